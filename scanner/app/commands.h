@@ -1,0 +1,30 @@
+// scanner/app/commands.h — the subcommands of the `danescan` executable. Each add*Command
+// registers its options on the CLI11 app and stores in `run` what executing it means; main()
+// owns parsing and turns usage errors into exit code 2 (../shared/contract/cli.md).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace danescan::app {
+
+// Exit codes of the command-line contract.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+using Runner = std::function<int()>;
+
+void addListCommand(CLI::App& app, Runner& run);
+void addScanCommand(CLI::App& app, Runner& run);
+void addExportCommand(CLI::App& app, Runner& run);
+void addReportCommand(CLI::App& app, Runner& run);
+void addMergeCommand(CLI::App& app, Runner& run);
+void addBenchCommand(CLI::App& app, Runner& run);
+
+// Validators shared by several commands; each turns a bad value into a usage error that names it.
+[[nodiscard]] CLI::Validator shardValidator();
+[[nodiscard]] CLI::Validator resolverValidator();
+
+}  // namespace danescan::app

@@ -1,0 +1,199 @@
+// scanner/dns/message.cc — the only file of the DNS engine that touches ldns structures.
+#include "scanner/dns/message.h"
+
+#include <ldns/ldns.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <set>
+
+namespace danescan::scanner::dns {
+namespace {
+
+template <auto Fn>
+struct CDeleter {
+  template <class T>
+  void operator()(T* p) const noexcept {
+    Fn(p);
+  }
+};
+using PktPtr = std::unique_ptr<ldns_pkt, CDeleter<&ldns_pkt_free>>;
+using CharPtr = std::unique_ptr<char, CDeleter<&std::free>>;
+using BytePtr = std::unique_ptr<uint8_t, CDeleter<&std::free>>;
+
+constexpr uint16_t kEdnsExtendedError = 15;  // RFC 8914
+
+std::string rdfText(const ldns_rdf* rdf) {
+  CharPtr text(ldns_rdf2str(rdf));
+  if (!text) return {};
+  if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME) return normaliseOwner(text.get());
+  return text.get();
+}
+
+Record toRecord(const ldns_rr* rr) {
+  Record out;
+  out.owner = rdfText(ldns_rr_owner(rr));
+  out.type = static_cast<uint16_t>(ldns_rr_get_type(rr));
+  out.ttl = ldns_rr_ttl(rr);
+  for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+    if (i) out.rdata.push_back(' ');
+    out.rdata += rdfText(ldns_rr_rdf(rr, i));
+  }
+  return out;
+}
+
+// Copies the RDATA of the record types the pipeline decides on into plain values. A record whose
+// fields do not have the expected form (ldns parsed it, but a hostile server can still send an
+// MX with no exchange) is kept in `answer` only.
+void addTypedValue(const ldns_rr* rr, Response& out) {
+  const size_t count = ldns_rr_rd_count(rr);
+  switch (ldns_rr_get_type(rr)) {
+    case LDNS_RR_TYPE_MX:
+      if (count == 2 && ldns_rdf_get_type(ldns_rr_rdf(rr, 1)) == LDNS_RDF_TYPE_DNAME) {
+        out.mx.push_back(MxRecord{ldns_rdf2native_int16(ldns_rr_rdf(rr, 0)), rdfText(ldns_rr_rdf(rr, 1))});
+      }
+      break;
+    case LDNS_RR_TYPE_TLSA:
+      if (count == 4) {
+        const ldns_rdf* data = ldns_rr_rdf(rr, 3);
+        TlsaRecord tlsa{ldns_rdf2native_int8(ldns_rr_rdf(rr, 0)), ldns_rdf2native_int8(ldns_rr_rdf(rr, 1)),
+                        ldns_rdf2native_int8(ldns_rr_rdf(rr, 2)), {}};
+        tlsa.data.assign(ldns_rdf_data(data), ldns_rdf_data(data) + ldns_rdf_size(data));
+        out.tlsa.push_back(std::move(tlsa));
+      }
+      break;
+    case LDNS_RR_TYPE_A:
+    case LDNS_RR_TYPE_AAAA:
+      if (count == 1) out.addresses.push_back(rdfText(ldns_rr_rdf(rr, 0)));
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+std::string normaliseOwner(std::string_view presentation) {
+  std::string out(presentation);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c); });
+  if (!out.empty() && out.back() == '.') out.pop_back();
+  return out;
+}
+
+std::string rrTypeName(uint16_t type) {
+  CharPtr text(ldns_rr_type2str(static_cast<ldns_rr_type>(type)));
+  return text ? std::string(text.get()) : "TYPE" + std::to_string(type);
+}
+
+std::string rcodeName(unsigned rcode) {
+  // The contract's names (NOTIMP, not ldns's NOTIMPL).
+  static constexpr const char* kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+                                           "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
+  if (rcode < std::size(kNames)) return kNames[rcode];
+  if (rcode == 16) return "BADVERS";
+  return "RCODE" + std::to_string(rcode);
+}
+
+std::vector<uint8_t> buildQuery(uint16_t id, const Question& question, const QueryOptions& options) {
+  const std::string absolute = question.name.empty() ? "." : question.name + ".";
+  ldns_pkt* raw = nullptr;
+  if (ldns_pkt_query_new_frm_str(&raw, absolute.c_str(), static_cast<ldns_rr_type>(question.type),
+                                 LDNS_RR_CLASS_IN, LDNS_RD) != LDNS_STATUS_OK) {
+    return {};
+  }
+  PktPtr pkt(raw);
+  ldns_pkt_set_id(pkt.get(), id);
+  ldns_pkt_set_cd(pkt.get(), options.checking_disabled);
+  ldns_pkt_set_edns_udp_size(pkt.get(), options.udp_size);
+  ldns_pkt_set_edns_do(pkt.get(), options.dnssec_ok);
+  uint8_t* wire = nullptr;
+  size_t size = 0;
+  if (ldns_pkt2wire(&wire, pkt.get(), &size) != LDNS_STATUS_OK) return {};
+  BytePtr owned(wire);
+  return std::vector<uint8_t>(wire, wire + size);
+}
+
+std::string TlsaRecord::presentation() const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = std::to_string(usage) + ' ' + std::to_string(selector) + ' ' + std::to_string(matching_type) + ' ';
+  for (uint8_t b : data) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::string& error) {
+  ldns_pkt* raw = nullptr;
+  const ldns_status status = ldns_wire2pkt(&raw, data, size);
+  if (status != LDNS_STATUS_OK) {
+    error = std::string("malformed DNS message: ") + ldns_get_errorstr_by_id(status);
+    return std::nullopt;
+  }
+  PktPtr pkt(raw);
+  if (!ldns_pkt_qr(pkt.get())) {
+    error = "not a response (QR bit clear)";
+    return std::nullopt;
+  }
+  Response out;
+  out.id = ldns_pkt_id(pkt.get());
+  out.rcode = static_cast<unsigned>(ldns_pkt_get_rcode(pkt.get())) |
+              (static_cast<unsigned>(ldns_pkt_edns_extended_rcode(pkt.get())) << 4);
+  out.authentic_data = ldns_pkt_ad(pkt.get());
+  out.truncated = ldns_pkt_tc(pkt.get());
+  out.checking_disabled = ldns_pkt_cd(pkt.get());
+  if (const ldns_rr_list* q = ldns_pkt_question(pkt.get()); q && ldns_rr_list_rr_count(q) > 0) {
+    const ldns_rr* rr = ldns_rr_list_rr(q, 0);
+    out.question = Question{rdfText(ldns_rr_owner(rr)), static_cast<uint16_t>(ldns_rr_get_type(rr))};
+  }
+  if (const ldns_rr_list* answer = ldns_pkt_answer(pkt.get())) {
+    for (size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
+      const ldns_rr* rr = ldns_rr_list_rr(answer, i);
+      out.answer.push_back(toRecord(rr));
+      addTypedValue(rr, out);
+    }
+  }
+  if (ldns_edns_option_list* options = ldns_pkt_edns_get_option_list(pkt.get())) {
+    for (size_t i = 0; i < ldns_edns_option_list_get_count(options); ++i) {
+      ldns_edns_option* option = ldns_edns_option_list_get_option(options, i);
+      if (ldns_edns_get_code(option) != kEdnsExtendedError || ldns_edns_get_size(option) < 2) continue;
+      const uint8_t* bytes = ldns_edns_get_data(option);
+      ExtendedError ede;
+      ede.code = static_cast<uint16_t>(bytes[0] << 8 | bytes[1]);
+      ede.text.assign(reinterpret_cast<const char*>(bytes) + 2, ldns_edns_get_size(option) - 2);
+      out.extended_errors.push_back(std::move(ede));
+    }
+  }
+  return out;
+}
+
+std::vector<Record> Response::answersOfType(uint16_t type) const {
+  std::vector<Record> out;
+  for (const Record& r : answer) {
+    if (r.type == type) out.push_back(r);
+  }
+  return out;
+}
+
+std::vector<std::string> Response::cnameChain(std::string_view name) const {
+  std::vector<std::string> chain;
+  std::set<std::string> seen{std::string(name)};
+  std::string current(name);
+  for (bool advanced = true; advanced;) {
+    advanced = false;
+    for (const Record& r : answer) {
+      if (r.type == static_cast<uint16_t>(RrType::CNAME) && r.owner == current) {
+        if (!seen.insert(r.rdata).second) return chain;  // a loop: stop where it closes
+        chain.push_back(r.rdata);
+        current = r.rdata;
+        advanced = true;
+        break;
+      }
+    }
+  }
+  return chain;
+}
+
+}  // namespace danescan::scanner::dns

@@ -1,0 +1,177 @@
+// The DNS message codec against messages that ldns builds in the test, including hostile ones.
+#include "scanner/dns/message.h"
+
+#include <ldns/ldns.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace danescan::scanner::dns {
+namespace {
+
+struct PktFree {
+  void operator()(ldns_pkt* p) const noexcept { ldns_pkt_free(p); }
+};
+using PktPtr = std::unique_ptr<ldns_pkt, PktFree>;
+
+PktPtr wireToPkt(const std::vector<uint8_t>& wire) {
+  ldns_pkt* pkt = nullptr;
+  EXPECT_EQ(ldns_wire2pkt(&pkt, wire.data(), wire.size()), LDNS_STATUS_OK);
+  return PktPtr(pkt);
+}
+
+// A response to `qname qtype` with the given answer records (zone-file lines).
+std::vector<uint8_t> makeResponse(uint16_t id, const char* qname, ldns_rr_type qtype, unsigned rcode,
+                                  std::vector<const char*> answers, bool ad = false) {
+  ldns_pkt* raw = nullptr;
+  EXPECT_EQ(ldns_pkt_query_new_frm_str(&raw, qname, qtype, LDNS_RR_CLASS_IN, LDNS_RD), LDNS_STATUS_OK);
+  PktPtr pkt(raw);
+  ldns_pkt_set_id(pkt.get(), id);
+  ldns_pkt_set_qr(pkt.get(), true);
+  ldns_pkt_set_ad(pkt.get(), ad);
+  ldns_pkt_set_rcode(pkt.get(), static_cast<uint8_t>(rcode));
+  for (const char* line : answers) {
+    ldns_rr* rr = nullptr;
+    EXPECT_EQ(ldns_rr_new_frm_str(&rr, line, 3600, nullptr, nullptr), LDNS_STATUS_OK) << line;
+    ldns_pkt_push_rr(pkt.get(), LDNS_SECTION_ANSWER, rr);
+  }
+  uint8_t* wire = nullptr;
+  size_t size = 0;
+  EXPECT_EQ(ldns_pkt2wire(&wire, pkt.get(), &size), LDNS_STATUS_OK);
+  std::vector<uint8_t> out(wire, wire + size);
+  std::free(wire);
+  return out;
+}
+
+Response parseOk(const std::vector<uint8_t>& wire) {
+  std::string error;
+  auto parsed = parseResponse(wire.data(), wire.size(), error);
+  EXPECT_TRUE(parsed.has_value()) << error;
+  return parsed.value_or(Response{});
+}
+
+TEST(BuildQuery, SetsIdQuestionDoBitUdpSizeAndCd) {
+  const auto wire = buildQuery(0x1234, Question{"_25._tcp.mx.example.test", 52}, QueryOptions{true, true, 1232});
+  auto pkt = wireToPkt(wire);
+  ASSERT_TRUE(pkt);
+  EXPECT_EQ(ldns_pkt_id(pkt.get()), 0x1234);
+  EXPECT_FALSE(ldns_pkt_qr(pkt.get()));
+  EXPECT_TRUE(ldns_pkt_rd(pkt.get()));
+  EXPECT_TRUE(ldns_pkt_cd(pkt.get()));
+  EXPECT_TRUE(ldns_pkt_edns_do(pkt.get()));
+  EXPECT_EQ(ldns_pkt_edns_udp_size(pkt.get()), 1232);
+  const ldns_rr* q = ldns_rr_list_rr(ldns_pkt_question(pkt.get()), 0);
+  EXPECT_EQ(ldns_rr_get_type(q), LDNS_RR_TYPE_TLSA);
+  char* owner = ldns_rdf2str(ldns_rr_owner(q));
+  EXPECT_STREQ(owner, "_25._tcp.mx.example.test.");
+  std::free(owner);
+}
+
+TEST(BuildQuery, WithoutCdLeavesItClear) {
+  auto pkt = wireToPkt(buildQuery(7, Question{"example.test", 15}, QueryOptions{}));
+  ASSERT_TRUE(pkt);
+  EXPECT_FALSE(ldns_pkt_cd(pkt.get()));
+}
+
+TEST(BuildQuery, RejectsANameLdnsCannotEncode) {
+  EXPECT_TRUE(buildQuery(1, Question{std::string(64, 'a') + ".test", 1}, QueryOptions{}).empty());
+}
+
+TEST(ParseResponse, CopiesFlagsQuestionAndTypedMx) {
+  const auto wire = makeResponse(99, "Example.TEST.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR,
+                                 {"example.test. 300 IN MX 20 MX2.example.test.", "example.test. 300 IN MX 10 mx1.example.test."},
+                                 true);
+  const Response r = parseOk(wire);
+  EXPECT_EQ(r.id, 99);
+  EXPECT_EQ(r.rcode, 0u);
+  EXPECT_TRUE(r.authentic_data);
+  EXPECT_FALSE(r.truncated);
+  ASSERT_TRUE(r.question.has_value());
+  EXPECT_EQ(*r.question, (Question{"example.test", 15}));
+  EXPECT_EQ(r.mx, (std::vector<MxRecord>{{20, "mx2.example.test"}, {10, "mx1.example.test"}}));
+  ASSERT_EQ(r.answer.size(), 2u);
+  EXPECT_EQ(r.answer[0], (Record{"example.test", 15, 300, "20 mx2.example.test"}));
+}
+
+TEST(ParseResponse, NullMxHasAnEmptyExchange) {
+  const Response r = parseOk(makeResponse(1, "nullmx.test.", LDNS_RR_TYPE_MX, 0, {"nullmx.test. 60 IN MX 0 ."}));
+  EXPECT_EQ(r.mx, (std::vector<MxRecord>{{0, ""}}));
+}
+
+TEST(ParseResponse, TlsaRecordsInContractPresentation) {
+  const Response r = parseOk(makeResponse(
+      2, "_25._tcp.mx.test.", LDNS_RR_TYPE_TLSA, 0,
+      {"_25._tcp.mx.test. 60 IN TLSA 3 1 1 0A0B0C0D0E0F101112131415161718191A1B1C1D1E1F202122232425262728292A"}));
+  ASSERT_EQ(r.tlsa.size(), 1u);
+  EXPECT_EQ(r.tlsa[0].usage, 3);
+  EXPECT_EQ(r.tlsa[0].selector, 1);
+  EXPECT_EQ(r.tlsa[0].matching_type, 1);
+  EXPECT_EQ(r.tlsa[0].presentation(), "3 1 1 0a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a");
+}
+
+TEST(ParseResponse, FollowsTheCnameChainInOrderAndCollectsAddresses) {
+  const Response r = parseOk(makeResponse(3, "mx.a.test.", LDNS_RR_TYPE_A, 0,
+                                          {"b.c.test. 60 IN CNAME host.d.test.", "mx.a.test. 60 IN CNAME B.c.test.",
+                                           "host.d.test. 60 IN A 127.25.0.10", "host.d.test. 60 IN A 127.25.0.11"}));
+  EXPECT_EQ(r.cnameChain("mx.a.test"), (std::vector<std::string>{"b.c.test", "host.d.test"}));
+  EXPECT_EQ(r.addresses, (std::vector<std::string>{"127.25.0.10", "127.25.0.11"}));
+  EXPECT_TRUE(r.cnameChain("other.test").empty());
+}
+
+TEST(ParseResponse, StopsAtACnameLoop) {
+  const Response r = parseOk(makeResponse(4, "x.test.", LDNS_RR_TYPE_A, 0,
+                                          {"x.test. 60 IN CNAME y.test.", "y.test. 60 IN CNAME x.test."}));
+  EXPECT_EQ(r.cnameChain("x.test"), (std::vector<std::string>{"y.test"}));
+}
+
+TEST(ParseResponse, KeepsRcodeNamesAsTheContractPrintsThem) {
+  EXPECT_EQ(rcodeName(0), "NOERROR");
+  EXPECT_EQ(rcodeName(2), "SERVFAIL");
+  EXPECT_EQ(rcodeName(3), "NXDOMAIN");
+  EXPECT_EQ(rcodeName(4), "NOTIMP");
+  EXPECT_EQ(rcodeName(5), "REFUSED");
+  EXPECT_EQ(rcodeName(16), "BADVERS");
+  EXPECT_EQ(rcodeName(23), "RCODE23");
+  EXPECT_EQ(parseOk(makeResponse(5, "x.test.", LDNS_RR_TYPE_A, LDNS_RCODE_SERVFAIL, {})).rcode, 2u);
+}
+
+TEST(ParseResponse, ReadsExtendedDnsErrors) {
+  auto wire = makeResponse(6, "bogus.test.", LDNS_RR_TYPE_A, LDNS_RCODE_SERVFAIL, {});
+  auto pkt = wireToPkt(wire);
+  ASSERT_TRUE(pkt);
+  ldns_pkt_set_edns_udp_size(pkt.get(), 1232);
+  ldns_edns_option_list* options = ldns_edns_option_list_new();
+  const uint8_t ede[] = {0, 6, 'b', 'a', 'd'};  // INFO-CODE 6 "DNSSEC Bogus", EXTRA-TEXT "bad"
+  ldns_edns_option_list_push(options, ldns_edns_new_from_data(LDNS_EDNS_EDE, sizeof ede, ede));
+  ldns_pkt_set_edns_option_list(pkt.get(), options);
+  uint8_t* raw = nullptr;
+  size_t size = 0;
+  ASSERT_EQ(ldns_pkt2wire(&raw, pkt.get(), &size), LDNS_STATUS_OK);
+  std::vector<uint8_t> with_ede(raw, raw + size);
+  std::free(raw);
+  const Response r = parseOk(with_ede);
+  EXPECT_EQ(r.extended_errors, (std::vector<ExtendedError>{{6, "bad"}}));
+}
+
+TEST(ParseResponse, RejectsQueriesAndGarbageWithoutCrashing) {
+  std::string error;
+  const auto query = buildQuery(8, Question{"x.test", 1}, QueryOptions{});
+  EXPECT_FALSE(parseResponse(query.data(), query.size(), error).has_value());
+  EXPECT_NE(error.find("not a response"), std::string::npos);
+
+  auto wire = makeResponse(9, "x.test.", LDNS_RR_TYPE_A, 0, {"x.test. 60 IN A 127.0.0.1"});
+  for (size_t cut = 0; cut < wire.size(); ++cut) {  // every truncation of a valid message
+    error.clear();
+    (void)parseResponse(wire.data(), cut, error);
+  }
+  const uint8_t garbage[] = {0xde, 0xad, 0xbe, 0xef, 0x80, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  error.clear();
+  EXPECT_FALSE(parseResponse(garbage, sizeof garbage, error).has_value());
+  EXPECT_NE(error.find("malformed"), std::string::npos);
+  EXPECT_FALSE(parseResponse(wire.data(), 5, error).has_value());
+}
+
+}  // namespace
+}  // namespace danescan::scanner::dns
