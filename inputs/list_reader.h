@@ -1,0 +1,70 @@
+// inputs/list_reader.h — internal: owns the reading of one list source — the file descriptor, the
+// zlib stream, the bounded line buffer — and the syntax of one list line (plain name, comment,
+// rank,domain CSV, CSV header).
+#pragma once
+
+#include <zlib.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "inputs/c_handle.h"
+
+namespace danescan::inputs {
+
+using GzFilePtr = std::unique_ptr<gzFile_s, CDeleter<&gzclose>>;
+
+// Splits one source into lines. zlib's gzread() passes data without a gzip header through
+// unchanged, so one reader serves plain and gzip-compressed lists (also concatenated gzip
+// members) without looking at the file name. A line is at most kMaxLineBytes bytes before its
+// newline; longer lines are skipped without being stored and reported as kTooLong, so memory is
+// bounded whatever the input.
+class LineReader {
+ public:
+  static constexpr size_t kMaxLineBytes = 4096;
+
+  enum class Status {
+    kLine,     // `line` holds the next line without its '\n' (a final line may lack one)
+    kTooLong,  // a line longer than kMaxLineBytes was skipped
+    kEnd,      // clean end of the source
+    kError,    // read error, corrupt or truncated gzip data; `error` says which. The source ends.
+  };
+
+  LineReader();
+
+  // Opens a path, or standard input for "-". On failure returns false with the reason in `error`.
+  [[nodiscard]] bool open(const std::string& source, std::string& error);
+  // `line` stays valid until the next call.
+  [[nodiscard]] Status next(std::string_view& line, std::string& error);
+  // 1-based number of the line last returned (kLine or kTooLong).
+  [[nodiscard]] uint64_t lineNumber() const { return line_number_; }
+
+ private:
+  enum class Fill { kData, kEnd, kError };
+  [[nodiscard]] Fill fill(std::string& error);
+
+  GzFilePtr file_;
+  std::unique_ptr<char[]> buffer_;
+  size_t pos_ = 0;
+  size_t end_ = 0;
+  bool eof_ = false;
+  std::string carry_;            // start of a line that crosses a buffer refill
+  bool carry_returned_ = false;  // carry_ was handed out as `line`; clear it on the next call
+  bool skipping_ = false;        // inside an over-long line, discarding up to its newline
+  uint64_t line_number_ = 0;
+};
+
+enum class LineKind { kBlank, kComment, kHeader, kName };
+
+struct ListLine {
+  LineKind kind = LineKind::kBlank;
+  std::string_view name;  // for kName: the name field, trimmed, not yet normalised
+};
+
+// Classifies one raw line. `first_content_line` is true while no name or header has been seen in
+// this source; only then is a CSV line whose first field is not a number taken as a header.
+[[nodiscard]] ListLine classifyLine(std::string_view line, bool first_content_line);
+
+}  // namespace danescan::inputs
