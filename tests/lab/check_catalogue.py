@@ -21,6 +21,7 @@ DANESCAN_EXPORT_CONTRACT override them, and the options override those. Exit 1 o
 """
 
 import argparse
+import ipaddress
 import json
 import os
 import pathlib
@@ -130,6 +131,24 @@ def check_zones(zones, where, certs, seen, problems):
             continue
         for r in records:
             check_placeholders(r, zw, certs, problems)
+            check_loopback_only(r, zw, problems)
+
+
+def check_loopback_only(record, where, problems):
+    """The lab never points a name outside loopback: a scan with --allow-special-addresses
+    connects to every address it finds, and no test may send traffic off this machine."""
+    fields = record.split()
+    if "IN" not in fields:
+        return
+    i = fields.index("IN")
+    if len(fields) < i + 3 or fields[i + 1] not in ("A", "AAAA"):
+        return
+    try:
+        address = ipaddress.ip_address(fields[i + 2])
+    except ValueError:
+        return  # not an address at all: the zone loader rejects it
+    if not address.is_loopback:
+        problems.add(where, f"record '{record}' points outside loopback (127.0.0.0/8, ::1)")
 
 
 def check_world(world, where, problems):
