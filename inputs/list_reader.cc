@@ -198,7 +198,11 @@ ListLine classifyLine(std::string_view line, bool first_content_line) {
     rest = rest.substr(0, rest.find(','));
     return {LineKind::kName, csvField(rest)};
   }
-  if (first_content_line) return {LineKind::kHeader, {}};
+  // A header names columns ("rank,domain"); a first field with a dot is data in another
+  // layout ("example.com,1"), which must be reported, not silently skipped as a header.
+  if (first_content_line && csvField(line.substr(0, comma)).find('.') == std::string_view::npos) {
+    return {LineKind::kHeader, {}};
+  }
   // Not a header and not rank,domain: let the name rules reject it with the offending comma.
   return {LineKind::kName, line};
 }

@@ -110,6 +110,14 @@ TEST(ListReader, HeaderLikeLineAfterNamesIsAnError) {
   EXPECT_EQ(result.errors, (std::vector<ListError>{{path, 2, "invalid character ','"}}));
 }
 
+TEST(ListReader, FirstLineInAnotherCsvLayoutIsReportedNotTakenForAHeader) {
+  ListFiles files;
+  const auto path = files.writePlain("other.csv", "example.com,1\n2,example.net\n");
+  const auto result = readAll({path});
+  EXPECT_EQ(result.names(), (Names{"example.net"}));
+  EXPECT_EQ(result.errors, (std::vector<ListError>{{path, 1, "invalid character ','"}}));
+}
+
 TEST(ListReader, CsvQuotedFieldsAndExtraColumns) {
   ListFiles files;
   const auto path =
