@@ -47,6 +47,7 @@ expect list-names 0 '^example\.com tranco\.example xn--bcher-kva\.example $' -- 
 expect list-bad-line 0 "a\.txt:5: " -- "$bin" list "$tmp/a.txt"
 expect list-summary 0 '3 names from 7 lines \(1 invalid, 1 duplicates' -- "$bin" list "$tmp/a.txt"
 expect list-stdin 0 '^stdin\.example$' -- bash -c "echo STDIN.example | '$bin' list -q -"
+expect list-gzip-stdin 0 '^example\.com tranco\.example xn--bcher-kva\.example $' -- bash -c "gzip -c '$tmp/a.txt' | '$bin' list -q - | tr '\n' ' '"
 expect list-missing-file 1 'nope\.txt' -- "$bin" list "$tmp/nope.txt"
 expect list-bad-shard 2 'shard' -- "$bin" list "$tmp/a.txt" --shard 4/3
 
