@@ -1,0 +1,119 @@
+// scanner/dns/resolver_client.h — the asynchronous client that asks the configured recursive
+// resolvers (never the system resolver) over UDP, falling back to TCP on truncation. It owns a
+// small pool of UDP sockets, one timer per query and at most one TCP connection per query, all on
+// the caller's libuv loop; message.h builds and parses every message. Each query ends in one
+// plain-value QueryResult, delivered exactly once, from the loop.
+#pragma once
+
+#include "scanner/dns/message.h"
+#include "scanner/dns/resolver_address.h"
+#include "scanner/loop/loop.h"
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace danescan::scanner::dns {
+
+struct ClientOptions {
+  unsigned timeout_ms = 2000;      // first UDP attempt; doubled on each retry (back-off)
+  unsigned max_timeout_ms = 8000;  // cap of the back-off
+  unsigned attempts = 3;           // UDP sends per query, rotating across the resolvers
+  unsigned tcp_timeout_ms = 4000;  // the whole TCP exchange after TC=1: connect, write, read
+  unsigned sockets_per_family = 4; // UDP sockets per address family in use
+};
+
+enum class QueryOutcome { Answered, Timeout, NetworkError };
+
+struct QueryResult {
+  QueryOutcome outcome = QueryOutcome::NetworkError;
+  std::optional<Response> response;  // present exactly when Answered
+  // rcodeName() of the answer; "TIMEOUT" otherwise (the export contract knows no other value for
+  // a lookup that got no answer, whether it timed out or failed locally).
+  std::string rcode = "TIMEOUT";
+  uint64_t elapsed_ms = 0;   // from query() to the result
+  unsigned attempts = 0;     // messages sent, UDP and TCP
+  bool tcp = false;          // the query was repeated over TCP after TC=1
+  std::optional<ResolverAddress> resolver;  // the one that answered (or that TCP went to)
+  // What went wrong, briefly, also on success when responses were ignored
+  // ("1 response with another question ignored"); empty when nothing did.
+  std::string error;
+};
+
+// Datagrams that could not be tied to a pending query (unknown ID on that socket, too short to
+// carry an ID, or a late answer to a finished query). Those that carry a pending query's ID but
+// fail its checks are counted in that query's QueryResult::error instead.
+struct ClientStats {
+  uint64_t unmatched_datagrams = 0;
+};
+
+class ResolverClient {
+ public:
+  using Callback = std::function<void(QueryResult)>;
+
+  // `loop` must outlive the client. An empty resolver list makes every query a NetworkError.
+  ResolverClient(uv_loop_t* loop, std::vector<ResolverAddress> resolvers, ClientOptions options);
+  // Closes the client: pending queries end with NetworkError "client closed".
+  ~ResolverClient();
+  ResolverClient(const ResolverClient&) = delete;
+  ResolverClient& operator=(const ResolverClient&) = delete;
+
+  // Starts a query. `done` runs exactly once, always from the loop (never inside this call), and
+  // must not throw (an exception is caught and dropped at the libuv boundary). It may call
+  // query() or destroy the client.
+  void query(const Question& question, QueryOptions options, Callback done);
+
+  // Ends every pending query with NetworkError "client closed" (callbacks run inside this call)
+  // and closes the sockets. Later queries end the same way, from the loop.
+  void close();
+
+  [[nodiscard]] size_t pending() const noexcept { return queries_.size(); }
+  [[nodiscard]] const ClientStats& stats() const noexcept { return stats_; }
+
+  // Defined in resolver_client.cc; named here only so that its libuv callbacks can reach them.
+  struct Query;
+  struct Socket;
+
+ private:
+  friend struct ClientAccess;  // the libuv callbacks in resolver_client.cc
+
+  void startAttempt(Query& q);
+  void armTimer(Query& q, uint64_t ms);
+  void onTimer(Query& q);
+  void onDatagram(Socket& socket, const uint8_t* data, size_t size, const sockaddr* from);
+  void startTcp(Query& q);
+  void onTcpBytes(Query& q, const uint8_t* data, size_t size);
+  void onTcpFailure(Query& q, QueryOutcome outcome, std::string what);
+  void finish(Query& q, QueryOutcome outcome, std::optional<Response> response);
+  [[nodiscard]] Socket* pickSocket(bool ipv6, std::string& error);
+  [[nodiscard]] QueryResult resultOf(Query& q, QueryOutcome outcome, std::optional<Response> response) const;
+  [[nodiscard]] bool openSockets(bool ipv6, std::string& error);
+
+  uv_loop_t* loop_;
+  std::vector<ResolverAddress> resolvers_;
+  std::vector<sockaddr_storage> resolver_addrs_;  // resolved once, parallel to resolvers_
+  ClientOptions options_;
+  bool closed_ = false;
+  size_t next_resolver_ = 0;
+  uint64_t next_serial_ = 0;
+  std::vector<std::unique_ptr<Socket>> sockets_v4_;
+  std::vector<std::unique_ptr<Socket>> sockets_v6_;
+  std::unordered_map<uint64_t, std::unique_ptr<Query>> queries_;  // by serial
+  // (socket serial << 16 | ID) -> query, one entry per UDP attempt still awaiting an answer; a
+  // late answer to an earlier attempt of the same query is accepted.
+  struct InFlightEntry {
+    Query* query;
+    size_t resolver;  // index into resolvers_: the answer must come from it
+  };
+  std::unordered_map<uint64_t, InFlightEntry> in_flight_;
+  ClientStats stats_;
+  std::vector<uint8_t> recv_buffer_;  // one datagram at a time: libuv allocates, then delivers
+};
+
+}  // namespace danescan::scanner::dns
