@@ -1,6 +1,8 @@
 // inputs/dedup_filter.cc — the fingerprint table behind duplicate removal (see dedup_filter.h).
 #include "inputs/dedup_filter.h"
 
+#include <algorithm>
+
 namespace danescan::inputs {
 namespace {
 
@@ -29,6 +31,24 @@ bool DedupFilter::insert(uint64_t fingerprint) {
       return true;
     }
   }
+}
+
+uint64_t DedupFilter::longestRun() const {
+  // Start the scan at an empty slot so that a run wrapping around the end is counted whole.
+  // The table is never full (at most 3/4), so there is one.
+  uint64_t start = 0;
+  while (slots_[start] != 0) ++start;
+  const uint64_t mask = capacity() - 1;
+  uint64_t longest = 0;
+  uint64_t run = 0;
+  for (uint64_t k = 1; k <= capacity(); ++k) {
+    if (slots_[(start + k) & mask] != 0) {
+      longest = std::max(longest, ++run);
+    } else {
+      run = 0;
+    }
+  }
+  return longest;
 }
 
 void DedupFilter::grow() {

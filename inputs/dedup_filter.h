@@ -26,6 +26,9 @@ class DedupFilter {
   [[nodiscard]] bool insert(uint64_t fingerprint);
   [[nodiscard]] uint64_t size() const { return size_; }
   [[nodiscard]] uint64_t capacity() const { return uint64_t{1} << bits_; }
+  // The longest run of occupied slots, which bounds the probes of one insert (linear probing).
+  // A scan of the whole table: for tests and benchmarks, not for the data path.
+  [[nodiscard]] uint64_t longestRun() const;
 
  private:
   void grow();

@@ -8,6 +8,8 @@
 #include <array>
 #include <cstdio>
 #include <memory>
+#include <string_view>
+#include <utility>
 
 #include "inputs/c_handle.h"
 #include "inputs/domain_stream.h"
@@ -59,6 +61,22 @@ std::string idnError(int rc) {
   }
 }
 
+// UTS #46 section 2.3 maps these to '.', so they end a label as the full stop does:
+// U+3002 IDEOGRAPHIC, U+FF0E FULLWIDTH and U+FF61 HALFWIDTH IDEOGRAPHIC FULL STOP (UTF-8).
+constexpr std::array<std::string_view, 4> kLabelSeparators = {".", "\xE3\x80\x82",
+                                                              "\xEF\xBC\x8E", "\xEF\xBD\xA1"};
+
+// Where the label that starts at `from` ends, and the length of the separator found there (0 at
+// the end of the name).
+std::pair<size_t, size_t> labelEnd(std::string_view name, size_t from) {
+  for (size_t i = from; i < name.size(); ++i) {
+    for (const std::string_view dot : kLabelSeparators) {
+      if (name.compare(i, dot.size(), dot) == 0) return {i, dot.size()};
+    }
+  }
+  return {name.size(), 0};
+}
+
 }  // namespace
 
 std::string_view trimWhitespace(std::string_view text) {
@@ -88,6 +106,12 @@ bool canonicaliseAsciiName(std::string& name, std::string& error) {
       }
       if (label_len > kMaxLabelOctets) {
         error = "label longer than 63 octets";
+        return false;
+      }
+      // No top-level domain is all-numeric (RFC 3696 section 2), so such a name is an IP
+      // literal ("1.2.3.4") or a stray number, never a domain to scan.
+      if (i == size && name.find_first_not_of("0123456789", label_start) == std::string::npos) {
+        error = "numeric top-level label";
         return false;
       }
       label_start = i + 1;
@@ -139,26 +163,48 @@ bool NameNormaliser::toALabels(std::string_view name, std::string& out, std::str
       return false;
     }
   }
-  idn_input_.assign(name);
   // IDNA2008 with the UTS #46 non-transitional mapping is what registries and current browsers
   // use: it lower-cases, maps full-width dots and keeps "ß" as its own A-label. NFC first, since
   // lists are not guaranteed to be normalised. Names that IDNA2008 disallows outright (emoji,
   // symbols) exist in the DNS only through the older transitional mapping, so fall back to it for
   // that one error, as curl does; every other error (bidi, CONTEXTJ, hyphens) stays an error.
-  char* raw_out = nullptr;
-  int rc = idn2_to_ascii_8z(idn_input_.c_str(), &raw_out, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
-  if (rc == IDN2_DISALLOWED) {
-    idn2_free(raw_out);
-    raw_out = nullptr;
-    rc = idn2_to_ascii_8z(idn_input_.c_str(), &raw_out, IDN2_NFC_INPUT | IDN2_TRANSITIONAL);
-  }
-  const IdnBuffer converted(raw_out);
-  if (rc != IDN2_OK) {
+  // The fallback is decided per label: a disallowed symbol in one label must not change how
+  // another label maps "ß" ("faß.☃.de" keeps xn--fa-hia as "faß.de" does).
+  int rc = convertLabel(name, out, IDN2_NONTRANSITIONAL);
+  if (rc == IDN2_OK) return true;
+  if (rc != IDN2_DISALLOWED) {
     error = idnError(rc);
     return false;
   }
-  out.assign(converted.get());
-  return true;
+  out.clear();
+  std::string label;
+  for (size_t start = 0;;) {
+    const auto [end, separator] = labelEnd(name, start);
+    // An empty label is left for canonicaliseAsciiName() to report in reading order.
+    if (end > start) {
+      rc = convertLabel(name.substr(start, end - start), label, IDN2_NONTRANSITIONAL);
+      if (rc == IDN2_DISALLOWED) {
+        rc = convertLabel(name.substr(start, end - start), label, IDN2_TRANSITIONAL);
+      }
+      if (rc != IDN2_OK) {
+        error = idnError(rc);
+        return false;
+      }
+      out += label;
+    }
+    if (separator == 0) return true;
+    out += '.';
+    start = end + separator;
+  }
+}
+
+int NameNormaliser::convertLabel(std::string_view text, std::string& out, int mapping) {
+  idn_input_.assign(text);
+  char* raw_out = nullptr;
+  const int rc = idn2_to_ascii_8z(idn_input_.c_str(), &raw_out, IDN2_NFC_INPUT | mapping);
+  const IdnBuffer converted(raw_out);
+  if (rc == IDN2_OK) out.assign(converted.get());
+  return rc;
 }
 
 std::optional<std::string> normaliseDomain(std::string_view raw, std::string& error) {

@@ -22,6 +22,10 @@ class NameNormaliser {
  private:
   [[nodiscard]] bool toALabels(std::string_view name, std::string& out, std::string& error);
 
+  // libidn2 on `text` (a name or one label) with `mapping` (IDN2_NONTRANSITIONAL or
+  // IDN2_TRANSITIONAL); on IDN2_OK the A-label form is in `out`. Returns libidn2's code.
+  [[nodiscard]] int convertLabel(std::string_view text, std::string& out, int mapping);
+
   std::string idn_input_;  // NUL-terminated copy for libidn2
 };
 

@@ -68,6 +68,12 @@ struct DomainStream::Impl {
                               error);
           reader.reset();
           continue;
+        case LineReader::Status::kUnsupported:
+          // One error for the whole source, instead of one per line of binary noise.
+          ++stats.unreadable_sources;
+          report(0, error);
+          reader.reset();
+          continue;
         case LineReader::Status::kTooLong:
           ++stats.lines;
           ++stats.rejected;

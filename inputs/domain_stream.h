@@ -16,8 +16,9 @@
 // Line syntax, decided per line from the content: everything from '#' on is a comment; blank
 // lines are skipped; "rank,domain" (numeric rank, further columns ignored) yields the domain; the
 // first non-comment line of a source is skipped as a header when it has a comma but no numeric
-// first field ("rank,domain"); anything else is a name. Lines are at most 4096 bytes; a longer
-// one is rejected without being stored. A UTF-8 byte-order mark on line 1 is ignored.
+// first field ("rank,domain"); anything else is a name. Lines end at LF, CRLF or a lone CR, and
+// are at most 4096 bytes; a longer one is rejected without being stored. A UTF-8 byte-order mark
+// on line 1 is ignored. A zip archive is refused as a whole (one error, an unreadable source).
 //
 // No libuv, no SQLite: this module only turns bytes into names.
 #pragma once
@@ -66,9 +67,10 @@ struct StreamStats {
   uint64_t rejected = 0;      // invalid lines
   uint64_t duplicates = 0;    // valid names seen before
   uint64_t out_of_shard = 0;  // valid names belonging to another shard
-  // Sources that could not be opened, or that failed part-way (read error, corrupt or truncated
-  // gzip data): the names before the failure were handed out, the rest is lost. Either way the
-  // stream goes on with the next source and on_error gets one ListError with line 0.
+  // Sources that could not be opened, that are zip archives, or that failed part-way (read
+  // error, corrupt or truncated gzip data): the names before the failure were handed out, the
+  // rest is lost. Either way the stream goes on with the next source and on_error gets one
+  // ListError with line 0.
   uint64_t unreadable_sources = 0;
 
   bool operator==(const StreamStats&) const = default;
@@ -100,13 +102,14 @@ class DomainStream {
 };
 
 // Normalises one domain name as the contract defines it: surrounding whitespace ignored; U-labels
-// converted to A-labels (libidn2, NFC, UTS #46 non-transitional, transitional only as a fallback
-// for code points IDNA2008 disallows); lower case; one trailing dot stripped. Returns the name, or
-// nullopt with a short reason in `error`: "empty name", "root name \".\"", "empty label",
-// "label longer than 63 octets", "name longer than 253 octets", "NUL byte",
-// "invalid character '*'" (or 0xNN when not printable; allowed are letters, digits, '-', '_'),
-// "invalid UTF-8", or "IDN: ..." for other libidn2 rejections. The first fault in reading order
-// is reported; a label's length is judged where it ends, the name's length last.
+// converted to A-labels (libidn2, NFC, UTS #46 non-transitional, transitional only as a fallback,
+// label by label, for labels with code points IDNA2008 disallows); lower case; one trailing dot
+// stripped. Returns the name, or nullopt with a short reason in `error`: "empty name",
+// "root name \".\"", "empty label", "label longer than 63 octets", "name longer than 253 octets",
+// "NUL byte", "invalid character '*'" (or 0xNN when not printable; allowed are letters, digits,
+// '-', '_'), "invalid UTF-8", "numeric top-level label" (an IP literal or a number: RFC 3696
+// section 2), or "IDN: ..." for other libidn2 rejections. The first fault in reading order is
+// reported; a label's length is judged where it ends, the name's length last.
 // Names that are already ASCII are not passed to libidn2: an "xn--" label is taken as it is.
 [[nodiscard]] std::optional<std::string> normaliseDomain(std::string_view raw, std::string& error);
 

@@ -29,6 +29,14 @@ std::string zlibMessage(gzFile file) {
   return message;
 }
 
+// A zip archive starts with a local file header, or is empty (end of central directory)
+// (PKWARE APPNOTE 4.3.7, 4.3.16). zlib reads neither; passed through, it would be ~150 lines of
+// binary noise, each reported as an invalid name.
+bool isZip(std::string_view head) {
+  return head.substr(0, 4) == std::string_view("PK\x03\x04", 4) ||
+         head.substr(0, 4) == std::string_view("PK\x05\x06", 4);
+}
+
 bool isDigits(std::string_view field) {
   if (field.empty()) return false;
   for (const char c : field) {
@@ -97,6 +105,13 @@ LineReader::Fill LineReader::fill(std::string& error) {
   }
   pos_ = 0;
   end_ = static_cast<size_t>(n);
+  if (first_fill_) {
+    first_fill_ = false;
+    if (isZip({buffer_.get(), end_})) {
+      error = "zip archives are not supported; unzip it or use gzip";
+      return Fill::kUnsupported;
+    }
+  }
   return Fill::kData;
 }
 
@@ -118,6 +133,9 @@ LineReader::Status LineReader::next(std::string_view& line, std::string& error) 
             skipping_ = false;
             file_.reset();
             return Status::kError;
+          case Fill::kUnsupported:
+            file_.reset();
+            return Status::kUnsupported;
           case Fill::kEnd:
             eof_ = true;
             break;
@@ -140,10 +158,27 @@ LineReader::Status LineReader::next(std::string_view& line, std::string& error) 
     }
 
     const char* start = buffer_.get() + pos_;
+    if (after_cr_) {
+      // The '\n' of a "\r\n" split across two buffers ends no line of its own.
+      after_cr_ = false;
+      if (*start == '\n') {
+        ++pos_;
+        continue;
+      }
+    }
     const size_t avail = end_ - pos_;
+    // A line ends at '\n', at "\r\n", or at a lone '\r'. The '\r' search covers only the
+    // bytes before the '\n', which for the usual LF list is one short line.
     const auto* newline = static_cast<const char*>(std::memchr(start, '\n', avail));
+    const size_t before_lf = newline ? static_cast<size_t>(newline - start) : avail;
+    const auto* cr = static_cast<const char*>(std::memchr(start, '\r', before_lf));
+    if (cr) {
+      if (cr + 1 != newline) after_cr_ = true;  // a lone '\r', or one at the buffer's end
+      newline = cr;
+    }
     const size_t segment = newline ? static_cast<size_t>(newline - start) : avail;
     pos_ += newline ? segment + 1 : segment;
+    if (cr && !after_cr_) ++pos_;  // the '\n' of "\r\n"
 
     if (!newline) {
       // The line continues in the next buffer: keep at most kMaxLineBytes of it.

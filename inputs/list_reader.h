@@ -16,11 +16,12 @@ namespace danescan::inputs {
 
 using GzFilePtr = std::unique_ptr<gzFile_s, CDeleter<&gzclose>>;
 
-// Splits one source into lines. zlib's gzread() passes data without a gzip header through
-// unchanged, so one reader serves plain and gzip-compressed lists (also concatenated gzip
-// members) without looking at the file name. A line is at most kMaxLineBytes bytes before its
-// newline; longer lines are skipped without being stored and reported as kTooLong, so memory is
-// bounded whatever the input.
+// Splits one source into lines at "\n", "\r\n" or a lone "\r" (old Mac OS files). zlib's
+// gzread() passes data without a gzip header through unchanged, so one reader serves plain and
+// gzip-compressed lists (also concatenated gzip members) without looking at the file name; a zip
+// archive, which zlib cannot read, is recognised by its first bytes and refused. A line is at
+// most kMaxLineBytes bytes before its end; longer lines are skipped without being stored and
+// reported as kTooLong, so memory is bounded whatever the input.
 class LineReader {
  public:
   static constexpr size_t kMaxLineBytes = 4096;
@@ -30,6 +31,8 @@ class LineReader {
     kTooLong,  // a line longer than kMaxLineBytes was skipped
     kEnd,      // clean end of the source
     kError,    // read error, corrupt or truncated gzip data; `error` says which. The source ends.
+    kUnsupported,  // the source is in a format we do not read (a zip archive); `error` says
+                   // so in full. The source ends before its first line.
   };
 
   LineReader();
@@ -42,7 +45,7 @@ class LineReader {
   [[nodiscard]] uint64_t lineNumber() const { return line_number_; }
 
  private:
-  enum class Fill { kData, kEnd, kError };
+  enum class Fill { kData, kEnd, kError, kUnsupported };
   [[nodiscard]] Fill fill(std::string& error);
 
   GzFilePtr file_;
@@ -53,6 +56,8 @@ class LineReader {
   std::string carry_;            // start of a line that crosses a buffer refill
   bool carry_returned_ = false;  // carry_ was handed out as `line`; clear it on the next call
   bool skipping_ = false;        // inside an over-long line, discarding up to its newline
+  bool after_cr_ = false;        // the last line ended with '\r': a '\n' next belongs to it
+  bool first_fill_ = true;       // nothing read yet: the format check is still to do
   uint64_t line_number_ = 0;
 };
 

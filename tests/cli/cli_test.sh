@@ -49,6 +49,10 @@ expect list-summary 0 '3 names from 7 lines \(1 invalid, 1 duplicates' -- "$bin"
 expect list-stdin 0 '^stdin\.example$' -- bash -c "echo STDIN.example | '$bin' list -q -"
 expect list-gzip-stdin 0 '^example\.com tranco\.example xn--bcher-kva\.example $' -- bash -c "gzip -c '$tmp/a.txt' | '$bin' list -q - | tr '\n' ' '"
 expect list-missing-file 1 'nope\.txt' -- "$bin" list "$tmp/nope.txt"
+# A zip archive: one clear error and exit 1, not a line of noise per binary line.
+printf 'PK\003\004\024\000binary\nnoise\001\n' >"$tmp/a.zip"
+expect list-zip 1 '^[^ ]*a\.zip: zip archives are not supported; unzip it or use gzip$' -- bash -c "'$bin' list -q '$tmp/a.zip' 2>&1"
+expect list-old-mac 0 '^a\.example b\.example $' -- bash -c "printf 'a.example\\rb.example\\r' | '$bin' list -q - | tr '\\n' ' '"
 expect list-bad-shard 2 'shard' -- "$bin" list "$tmp/a.txt" --shard 4/3
 
 # Shards of one list: disjoint, and together exactly the list.

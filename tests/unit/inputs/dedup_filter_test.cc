@@ -43,12 +43,23 @@ TEST(DedupFilter, GrowsKeepingEveryEntryAndTheLoadBound) {
   EXPECT_GE(filter.size() * 8, filter.capacity() * 3);
 }
 
-TEST(DedupFilter, FingerprintsThatDifferOnlyInLowBitsStaySeparate) {
-  // When sharding, every fingerprint in a stream has the same value mod N; slots come from the
-  // high bits, so this must not pile them into one probe chain (it would still be correct).
+// The longest probe chain of 10000 fingerprints whose low bits are fixed by `low_mask`.
+uint64_t longestRunWithLowBits(uint64_t low_mask) {
   DedupFilter filter;
-  for (uint64_t i = 0; i < 10000; ++i) ASSERT_TRUE(filter.insert(spread(i) & ~uint64_t{7}));
+  for (uint64_t i = 0; i < 10000; ++i) EXPECT_TRUE(filter.insert(spread(i) & ~low_mask)) << i;
   EXPECT_EQ(filter.size(), 10000u);
+  return filter.longestRun();
+}
+
+TEST(DedupFilter, FingerprintsThatDifferOnlyInHighBitsDoNotCluster) {
+  // When sharding, every fingerprint in a stream has the same value mod N (here N = 2^10 and
+  // 2^12: the low 10 or 12 bits are equal); slots come from the high bits, so the probe chains
+  // must stay as short as for fully spread fingerprints. 10000 entries in 16384 slots: linear
+  // probing at that load gives a longest run of about 40; slots taken from the low bits give
+  // runs of about 700 and 2600 here.
+  EXPECT_LT(longestRunWithLowBits(0), 100u);
+  EXPECT_LT(longestRunWithLowBits(1023), 100u);
+  EXPECT_LT(longestRunWithLowBits(4095), 100u);
 }
 
 }  // namespace

@@ -52,6 +52,59 @@ TEST(ListReader, EntriesCarrySourceAndLine) {
             (std::vector<DomainEntry>{{"example.com", path, 3}, {"example.net", path, 4}}));
 }
 
+TEST(ListReader, LoneCarriageReturnsEndLines) {
+  ListFiles files;
+  const auto path = files.writePlain("mac.txt", "a.example\rb.example\r");
+  const auto result = readAll({path});
+  EXPECT_EQ(result.entries,
+            (std::vector<DomainEntry>{{"a.example", path, 1}, {"b.example", path, 2}}));
+  EXPECT_TRUE(result.errors.empty());
+  EXPECT_EQ(result.stats, statsOf(2, 2));
+}
+
+TEST(ListReader, LineEndingsMayBeMixed) {
+  ListFiles files;
+  // LF, CRLF, lone CR, and CR CR (an empty line between two names).
+  const auto path =
+      files.writePlain("mixed.txt", "a.example\nb.example\r\nc.example\rd.example\r\re.example");
+  const auto result = readAll({path});
+  EXPECT_EQ(result.entries, (std::vector<DomainEntry>{{"a.example", path, 1},
+                                                      {"b.example", path, 2},
+                                                      {"c.example", path, 3},
+                                                      {"d.example", path, 4},
+                                                      {"e.example", path, 6}}));
+  EXPECT_EQ(result.stats, statsOf(6, 5));
+}
+
+TEST(ListReader, CrlfSplitAcrossReadsIsOneLineEnd) {
+  // Lines of 15 bytes + CRLF, a 64 KiB read then ends between '\r' and '\n' somewhere (65536 is
+  // not a multiple of 17): line numbers stay exact and no empty line appears. Same with lone CR.
+  for (const std::string ending : {"\r\n", "\r"}) {
+    ListFiles files;
+    std::string text;
+    for (int i = 0; i < 10000; ++i) text += "n" + std::to_string(100000 + i) + ".example" + ending;
+    const auto path = files.writePlain("big.txt", text);
+    const auto result = readAll({path});
+    ASSERT_EQ(result.entries.size(), 10000u) << ending.size();
+    EXPECT_EQ(result.entries[9999], (DomainEntry{"n109999.example", path, 10000}));
+    EXPECT_EQ(result.stats, statsOf(10000, 10000)) << ending.size();
+  }
+}
+
+TEST(ListReader, ZipArchiveIsRefusedWithOneError) {
+  ListFiles files;
+  // A local file header ("PK\3\4") and stored data: binary noise as far as lines go.
+  std::string zip("PK\x03\x04\x14\x00\x00\x00\x00\x00", 10);
+  for (int i = 0; i < 3000; ++i) zip += static_cast<char>(i * 37 % 251) + std::string("\n");
+  const auto path = files.writePlain("list.zip", zip);
+  const auto good = files.writePlain("good.txt", "after.example\n");
+  const auto result = readAll({path, good});
+  EXPECT_EQ(result.errors, (std::vector<ListError>{
+                               {path, 0, "zip archives are not supported; unzip it or use gzip"}}));
+  EXPECT_EQ(result.names(), (Names{"after.example"}));
+  EXPECT_EQ(result.stats, statsOf(1, 1, 0, 0, 0, 1));
+}
+
 TEST(ListReader, MissingFinalNewline) {
   ListFiles files;
   const auto path = files.writePlain("list.txt", "a.example\nb.example");
@@ -267,7 +320,17 @@ TEST(ListReader, CorruptGzipIsAnErrorNotACrash) {
   // zlib decompresses ahead, so the damage may surface before the first line is returned.
   EXPECT_EQ(result.errors[0].reason.rfind("read failed", 0), 0u) << result.errors[0].reason;
   EXPECT_EQ(result.stats.unreadable_sources, 1u);
-  EXPECT_LT(result.stats.lines, 20001u);
+  // Every line read from the damaged source before the error was a whole name, handed out in
+  // order; then the one line of good.txt. So the count of lines is exact: names before + 1.
+  ASSERT_FALSE(result.entries.empty());
+  const size_t before = result.entries.size() - 1;
+  EXPECT_EQ(result.stats, statsOf(before + 1, before + 1, 0, 0, 0, 1));
+  for (size_t i = 0; i < before; ++i) {
+    EXPECT_EQ(result.entries[i],
+              (DomainEntry{"name" + std::to_string(i) + ".example", corrupt, i + 1}));
+  }
+  // The damage is 2 KB into a ~70 KB stream: most of the 20000 names are lost, not read.
+  EXPECT_LT(before, 10000u);
   EXPECT_EQ(result.entries.back(), (DomainEntry{"after.example", good, 1}));
 }
 
