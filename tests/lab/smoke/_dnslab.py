@@ -100,6 +100,15 @@ def flush(zone):
     subprocess.run(["unbound-control", "-c", conf, "flush_bogus"], check=True, capture_output=True)
 
 
+def flush_name(name, *types):
+    """Forget one name in unbound: its common types (unbound-control flush) and `types`."""
+    conf = lab().get("unbound_conf", str(RUN / "dns" / "unbound.conf"))
+    subprocess.run(["unbound-control", "-c", conf, "flush", name], check=True, capture_output=True)
+    for t in types:
+        subprocess.run(["unbound-control", "-c", conf, "flush_type", name, t],
+                       check=True, capture_output=True)
+
+
 def done():
     if failures:
         sys.exit(f"{len(failures)} check(s) failed: {', '.join(failures)}")

@@ -8,7 +8,8 @@ import socket
 import dns.exception
 
 from _dnslab import (DEAD_ADDR, NOERROR, NOTIMP, NXDOMAIN, OUTLOOK_ADDR, REFUSED,
-                     REFUSED_ADDR, SERVFAIL, SERVFAIL_ADDR, check, done, query, report)
+                     REFUSED_ADDR, SERVFAIL, SERVFAIL_ADDR, check, done, flush_name, query,
+                     report)
 
 for tcp in (False, True):
     via = "TCP" if tcp else "UDP"
@@ -39,6 +40,29 @@ check("resolver: TLSA query at outlook gives SERVFAIL",
       query("_25._tcp.mx.labdns-outlook.test", "TLSA"), SERVFAIL)
 check("resolver: A at outlook still resolves (AD=0, unsigned)",
       query("alias.labdns-outlook.test", "A"), NOERROR, ad=False, answer="127.25.0.249")
+
+# The catalogue's own outlook names (catalogue/world.json, scenarios outlook-direct and
+# outlook-alias) behave as its expectations assume. unbound answers a CNAME query from a CNAME
+# cached by an A answer (outlook-chain's "about"), so each name is flushed and its CNAME query
+# sent first.
+direct = "outlook-direct-test.mail.protection.outlook.test"
+flush_name(direct, "TLSA")
+flush_name(f"_25._tcp.{direct}", "TLSA")
+check(f"resolver: {direct} CNAME gives SERVFAIL", query(direct, "CNAME"), SERVFAIL)
+check(f"resolver: {direct} A answered, AD=0", query(direct, "A"), NOERROR, ad=False,
+      answer="127.25.0.33")
+check(f"resolver: _25._tcp.{direct} TLSA gives SERVFAIL", query(f"_25._tcp.{direct}", "TLSA"),
+      SERVFAIL)
+alias, canonical = "mx.outlook-alias.test", "outlook-alias-test.mail.protection.outlook.test"
+flush_name(alias)
+flush_name(canonical)
+check(f"resolver: {alias} explicit CNAME NOERROR, AD=1 (signed alias)", query(alias, "CNAME"),
+      NOERROR, ad=True, answer=canonical)
+r = query(alias, "A")
+check(f"resolver: {alias} A answered with the CNAME chain, AD=0", r, NOERROR, ad=False,
+      answer="127.25.0.34")
+check(f"resolver: {alias} A answer holds the CNAME", r, NOERROR, answer=f"CNAME {canonical}.")
+
 for zone in ("labdns-refused.test", "labdns-servfail.test"):
     for cd in (False, True):
         check(f"resolver: {zone} gives SERVFAIL{' with CD=1' if cd else ''}, no EDE",
