@@ -1,5 +1,6 @@
-// storage/storage.h — SQLite ownership for danescan. The scan writer, schema, export and merge
-// arrive with the scanner core; for now this module only reports the SQLite it was built with.
+// storage/storage.h — the SQLite library this module was built with (for `danescan --version`).
+// The module's real interfaces: writer.h (the scan's writer), reader.h (reading a scan back,
+// resume), export.h (JSON Lines, CSV), merge.h; SCHEMA.md documents the tables.
 #pragma once
 
 #include <string>
