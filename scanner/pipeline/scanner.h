@@ -1,0 +1,163 @@
+// scanner/pipeline/scanner.h — the driver: runs DomainLookup and HostLookup (the I/O-free cores)
+// for a stream of domains on one libuv loop. It pulls domains as slots free up (bounded domains
+// in flight: memory stays flat however long the list), keeps at most `concurrency` DNS queries in
+// flight (the rest wait in a FIFO queue, so a host's CNAME query is always sent before its A and
+// AAAA), optionally paces them with a token bucket (`qps`), sends identical questions in flight
+// (name, type, CD) once, and caches finished host results for the run (LRU-bounded): the second
+// domain on a provider's host waits for, or reuses, the first lookup. Each finished domain goes
+// to the sink; `should_pause` (the writer's backlog) stops the pulling of new domains while true.
+//
+// Stopping: stop() pulls no more domains and lets the domains in flight finish (their queries
+// are bounded by the client's timeouts), so everything reported to the sink is complete and
+// nothing is half-written; on_finished runs when the last one is out. abandon() drops the
+// domains in flight without reporting them (a resumed scan redoes them) and finishes at once;
+// answers still on their way are ignored. For SIGINT/SIGTERM: stop() (everything reported so far
+// is complete, so the writer can commit it), and abandon() on a second signal.
+//
+// Lifetime: the transport must deliver every callback from the loop, never inside the query
+// call (ResolverClient does). A callback that arrives after the Scanner is destroyed is ignored
+// (a liveness token), but the Scanner's timers are libuv handles: run the loop once after
+// destroying it so their close callbacks free them (loop::Loop's destructor does).
+#pragma once
+
+#include "inputs/domain_stream.h"
+#include "scanner/dns/resolver_client.h"
+#include "scanner/loop/loop.h"
+#include "scanner/pipeline/domain_lookup.h"
+#include "scanner/pipeline/host_lookup.h"
+#include "storage/records.h"
+
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace danescan::scanner::pipeline {
+
+struct ScanOptions {
+  std::vector<dns::ResolverAddress> resolvers;  // for makeResolverTransport(); the Scanner uses the transport
+  dns::ClientOptions client;                    // timeouts, attempts (makeResolverTransport)
+  unsigned concurrency = 256;                   // DNS queries in flight at most (--concurrency)
+  double qps = 0;                               // queries per second at most; 0: no limit (--qps)
+  unsigned domains_in_flight = 0;               // domains started and not finished; 0: 2 * concurrency
+  size_t host_cache_size = 20000;               // finished host results kept (LRU; each holds its evidence)
+  unsigned pause_poll_ms = 20;                  // how often should_pause is asked again while true
+  bool allow_special_addresses = false;         // --allow-special-addresses
+  bool no_probe = false;                        // --no-probe (no probes exist yet: hosts with usable TLSA are unprobed)
+  std::optional<uint64_t> total_domains;        // for progress, when the caller knows it
+};
+
+struct ScanCounters {
+  uint64_t domains_started = 0;
+  uint64_t domains_done = 0;          // handed to the sink
+  uint64_t domains_abandoned = 0;     // dropped by abandon()
+  std::optional<uint64_t> domains_total;
+  uint64_t queries_requested = 0;     // asked by the lookups
+  uint64_t queries_coalesced = 0;     // of those, joined an identical question already pending
+  uint64_t queries_sent = 0;          // handed to the transport
+  uint64_t queries_answered = 0;      // a response came back (any rcode)
+  uint64_t queries_failed = 0;        // timeout or network error
+  uint64_t queries_error_rcode = 0;   // answered with an rcode other than NOERROR/NXDOMAIN
+  uint64_t ad_seen = 0;               // answers with the AD bit: 0 after many answers means the resolver does not validate
+  uint64_t host_cache_hits = 0;       // host results taken from the cache (finished or pending)
+  uint64_t host_lookups = 0;          // host lookups started
+  size_t queries_in_flight = 0;
+  size_t queries_queued = 0;
+  size_t domains_in_flight = 0;
+};
+
+class Scanner {
+ public:
+  using Sink = std::function<void(storage::DomainRecord&&)>;
+  using PauseHook = std::function<bool()>;
+  // Sends one query; calls `done` exactly once, later, from the loop.
+  using Transport = std::function<void(const dns::Question&, dns::QueryOptions, std::function<void(dns::QueryResult)> done)>;
+
+  // `loop` and `stream` must outlive the Scanner. `sink` runs on the loop thread for each
+  // finished domain, in completion order; it must not throw.
+  Scanner(uv_loop_t* loop, ScanOptions options, Transport transport, inputs::DomainStream& stream, Sink sink,
+          PauseHook should_pause = {});
+  ~Scanner();
+  Scanner(const Scanner&) = delete;
+  Scanner& operator=(const Scanner&) = delete;
+
+  // Starts pulling domains. Returns at once; the work happens as the loop runs.
+  void start();
+  // No new domains; the ones in flight finish and are reported. Idempotent.
+  void stop();
+  // Drops the domains in flight without reporting them; finishes now. Idempotent.
+  void abandon();
+
+  // Called once when every domain is reported (the stream ended or stop()/abandon()); inside
+  // start() already when the list is empty. It must not destroy the Scanner.
+  void setOnFinished(std::function<void()> fn) { on_finished_ = std::move(fn); }
+  [[nodiscard]] bool finished() const noexcept { return finished_; }
+  [[nodiscard]] const ScanCounters& counters() const noexcept { return counters_; }
+
+ private:
+  struct DomainJob;
+  struct HostEntry;
+  struct Pending;
+
+  void pullDomains();
+  void startDomain(inputs::DomainEntry entry);
+  void sendDomainRequests(uint64_t job_id);
+  void onDomainAnswer(uint64_t job_id, uint32_t request_id, const dns::QueryResult& result);
+  void wantHost(uint64_t job_id, const std::string& host);
+  void sendHostRequests(const std::string& host);
+  void onHostAnswer(const std::string& host, uint64_t generation, uint32_t request_id, const dns::QueryResult& result);
+  void hostFinished(const std::string& host);
+  void maybeFinishDomain(uint64_t job_id);
+  void request(const QueryRequest& request, std::function<void(const dns::QueryResult&)> deliver);
+  void pump();
+  void onAnswer(const std::string& key, dns::QueryResult result);
+  [[nodiscard]] bool takeToken();
+  void armTimer(uint64_t ms);
+  void onTimer();
+  void checkFinished();
+  void touchLru(const std::string& host);
+  void evictHosts();
+
+  uv_loop_t* loop_;
+  ScanOptions options_;
+  LookupOptions lookup_options_;
+  Transport transport_;
+  inputs::DomainStream& stream_;
+  Sink sink_;
+  PauseHook should_pause_;
+  std::function<void()> on_finished_;
+  std::shared_ptr<Scanner*> alive_;  // callbacks hold a weak_ptr: answers after destruction are dropped
+
+  bool started_ = false;
+  bool stopping_ = false;
+  bool input_done_ = false;
+  bool finished_ = false;
+  bool in_pump_ = false;
+  ScanCounters counters_;
+
+  uint64_t next_job_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<DomainJob>> domains_;
+  std::unordered_map<std::string, std::unique_ptr<HostEntry>> hosts_;
+  std::list<std::string> lru_;  // finished hosts, oldest first
+  uint64_t host_generation_ = 1;
+
+  std::unordered_map<std::string, std::unique_ptr<Pending>> pending_;  // by question key
+  std::deque<std::string> queue_;                                      // keys waiting to be sent
+
+  double tokens_ = 0;
+  uint64_t last_refill_ms_ = 0;
+  loop::TimerPtr timer_;
+  bool timer_armed_ = false;
+};
+
+// A Transport that sends through `client` (which must outlive every query).
+[[nodiscard]] Scanner::Transport makeResolverTransport(dns::ResolverClient& client);
+
+}  // namespace danescan::scanner::pipeline

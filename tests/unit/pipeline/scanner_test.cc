@@ -1,0 +1,272 @@
+// The driver on a real libuv loop with a scripted transport (answers delivered from the loop,
+// never inside the query call, as ResolverClient does): no sockets, no timers except the
+// Scanner's own.
+#include "scanner/pipeline/scanner.h"
+
+#include "scripted_dns.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+namespace danescan::scanner::pipeline {
+namespace {
+
+using namespace testing;
+
+const std::string K1(64, 'a');
+const std::string K2(64, 'b');
+
+class TempList {
+ public:
+  explicit TempList(const std::vector<std::string>& names) {
+    char tmpl[] = "/tmp/pipeline-test-XXXXXX";
+    const int fd = mkstemp(tmpl);
+    EXPECT_GE(fd, 0);
+    ::close(fd);
+    path_ = tmpl;
+    std::ofstream out(path_);
+    for (const auto& n : names) out << n << '\n';
+  }
+  ~TempList() { std::remove(path_.c_str()); }
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A world of `n` signed domains, each with MX 10 at the shared provider host and MX 20 at its
+// own host.
+Script world(int n) {
+  Script s;
+  auto host = [&](const std::string& name, const std::string& ip) {
+    s.rr(name, CNAME, "NOERROR", true);
+    s.rr(name, A, "NOERROR", true, {name + ". 3600 IN A " + ip});
+    s.rr(name, AAAA, "NOERROR", true);
+    s.rr("_25._tcp." + name, TLSA, "NOERROR", true,
+         {"_25._tcp." + name + ". 3600 IN TLSA 3 1 1 " + K1, "_25._tcp." + name + ". 3600 IN TLSA 3 1 1 " + K2});
+  };
+  host("mx1.provider.test", "127.25.0.30");
+  for (int i = 0; i < n; ++i) {
+    const std::string d = "d" + std::to_string(i) + ".test";
+    s.rr(d, MX, "NOERROR", true, {d + ". 3600 IN MX 10 mx1.provider.test.", d + ". 3600 IN MX 20 mx." + d + "."});
+    host("mx." + d, "127.25.1." + std::to_string(i % 250));
+  }
+  return s;
+}
+
+struct FakeTransport {
+  FakeTransport(uv_loop_t* l, Script* s) : loop(l), script(s) {}
+  uv_loop_t* loop;
+  Script* script;
+  size_t in_flight = 0;
+  size_t max_in_flight = 0;
+  std::map<std::string, int> sent;  // question -> times sent
+
+  Scanner::Transport make() {
+    return [this](const dns::Question& q, dns::QueryOptions options, std::function<void(dns::QueryResult)> done) {
+      ++in_flight;
+      max_in_flight = std::max(max_in_flight, in_flight);
+      ++sent[Script::describe(q, options.checking_disabled)];
+      dns::QueryResult r = script->reply(q, options.checking_disabled);
+      EXPECT_EQ(loop::deferCall(loop, [this, r = std::move(r), done = std::move(done)]() mutable {
+                  --in_flight;
+                  done(std::move(r));
+                }),
+                0);
+    };
+  }
+};
+
+inputs::StreamOptions streamOptions(const TempList& list) {
+  inputs::StreamOptions o;
+  o.sources = {list.path()};
+  return o;
+}
+
+TEST(Scanner, ScansEveryDomainOnceSharingTheProviderHost) {
+  constexpr int kDomains = 40;
+  std::vector<std::string> names;
+  for (int i = 0; i < kDomains; ++i) names.push_back("d" + std::to_string(i) + ".test");
+  TempList list(names);
+  inputs::DomainStream stream(streamOptions(list));
+  Script script = world(kDomains);
+  {
+    loop::Loop loop;
+    FakeTransport transport{loop.get(), &script};
+    ScanOptions options;
+    options.concurrency = 7;
+    options.domains_in_flight = 5;
+    options.allow_special_addresses = true;
+    std::vector<storage::DomainRecord> done;
+    Scanner scanner(loop.get(), options, transport.make(), stream, [&](storage::DomainRecord&& d) { done.push_back(std::move(d)); });
+    bool finished = false;
+    scanner.setOnFinished([&] { finished = true; });
+    scanner.start();
+    loop.run();
+
+    EXPECT_TRUE(finished);
+    ASSERT_EQ(done.size(), static_cast<size_t>(kDomains));
+    std::set<std::string> seen;
+    for (const auto& d : done) {
+      seen.insert(d.domain);
+      EXPECT_EQ(d.verdict, "dane-unprobed") << d.domain;
+      ASSERT_EQ(d.mx.size(), 2u);
+      EXPECT_EQ(d.mx[0].host, "mx1.provider.test");
+      EXPECT_EQ(d.mx[0].preference, 10);
+      EXPECT_EQ(d.mx[1].preference, 20);
+      EXPECT_EQ(d.source, list.path());
+      EXPECT_GT(d.line, 0u);
+    }
+    EXPECT_EQ(seen.size(), static_cast<size_t>(kDomains));
+    // The shared host was looked up once; identical questions never sent twice.
+    for (const auto& [question, times] : transport.sent) EXPECT_EQ(times, 1) << question;
+    EXPECT_EQ(transport.sent["mx1.provider.test A"], 1);
+    EXPECT_LE(transport.max_in_flight, 7u);
+    const ScanCounters& c = scanner.counters();
+    EXPECT_EQ(c.domains_done, static_cast<uint64_t>(kDomains));
+    EXPECT_EQ(c.domains_started, static_cast<uint64_t>(kDomains));
+    EXPECT_EQ(c.host_lookups, static_cast<uint64_t>(kDomains + 1));
+    EXPECT_EQ(c.host_cache_hits, static_cast<uint64_t>(kDomains - 1));
+    EXPECT_EQ(c.queries_sent, c.queries_answered);
+    EXPECT_EQ(c.queries_in_flight, 0u);
+    EXPECT_EQ(c.queries_queued, 0u);
+    EXPECT_EQ(c.ad_seen, c.queries_answered);
+    EXPECT_EQ(c.domains_in_flight, 0u);
+  }
+}
+
+TEST(Scanner, CoalescesIdenticalQuestionsInFlight) {
+  // Two domains whose MX is the same host, started together: the host lookup is shared while it
+  // is still pending, and the implicit-MX domain's A query joins an identical pending one.
+  TempList list({"a.test", "b.test"});
+  inputs::DomainStream stream(streamOptions(list));
+  Script s;
+  for (const char* d : {"a.test", "b.test"}) s.rr(d, MX, "NOERROR", true, {std::string(d) + ". 60 IN MX 10 mx.p.test."});
+  s.rr("mx.p.test", CNAME, "NOERROR", true);
+  s.rr("mx.p.test", A, "NOERROR", true, {"mx.p.test. 60 IN A 192.0.2.1"});
+  s.rr("mx.p.test", AAAA, "NOERROR", true);
+  s.rr("_25._tcp.mx.p.test", TLSA, "NXDOMAIN", true);
+  loop::Loop loop;
+  FakeTransport transport{loop.get(), &s};
+  std::vector<storage::DomainRecord> done;
+  Scanner scanner(loop.get(), ScanOptions{}, transport.make(), stream, [&](storage::DomainRecord&& d) { done.push_back(std::move(d)); });
+  scanner.start();
+  loop.run();
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(done[0].mx[0], done[1].mx[0]);
+  EXPECT_EQ(done[0].mx[0].dane, "no-tlsa");
+  EXPECT_EQ(done[0].verdict, "dnssec-no-tlsa");
+  EXPECT_EQ(scanner.counters().host_lookups, 1u);
+  EXPECT_EQ(scanner.counters().host_cache_hits, 1u);
+  EXPECT_EQ(transport.sent["mx.p.test A"], 1);
+}
+
+TEST(Scanner, BackPressurePausesThePullingOfDomains) {
+  TempList list({"d0.test", "d1.test", "d2.test"});
+  inputs::DomainStream stream(streamOptions(list));
+  Script script = world(3);
+  loop::Loop loop;
+  FakeTransport transport{loop.get(), &script};
+  ScanOptions options;
+  options.pause_poll_ms = 1;
+  int polls = 0;
+  std::vector<std::string> done;
+  Scanner scanner(
+      loop.get(), options, transport.make(), stream, [&](storage::DomainRecord&& d) { done.push_back(d.domain); },
+      [&] { return ++polls <= 5; });  // the writer is busy for the first five polls
+  scanner.start();
+  EXPECT_EQ(scanner.counters().domains_started, 0u);
+  loop.run();
+  EXPECT_GT(polls, 5);
+  EXPECT_EQ(done.size(), 3u);
+  EXPECT_TRUE(scanner.finished());
+}
+
+TEST(Scanner, StopLetsTheDomainsInFlightFinish) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 20; ++i) names.push_back("d" + std::to_string(i) + ".test");
+  TempList list(names);
+  inputs::DomainStream stream(streamOptions(list));
+  Script script = world(20);
+  loop::Loop loop;
+  FakeTransport transport{loop.get(), &script};
+  ScanOptions options;
+  options.domains_in_flight = 3;
+  std::vector<storage::DomainRecord> done;
+  Scanner* self = nullptr;
+  Scanner scanner(loop.get(), options, transport.make(), stream, [&](storage::DomainRecord&& d) {
+    done.push_back(std::move(d));
+    if (done.size() == 2) self->stop();
+  });
+  self = &scanner;
+  bool finished = false;
+  scanner.setOnFinished([&] { finished = true; });
+  scanner.start();
+  loop.run();
+  EXPECT_TRUE(finished);
+  // Everything started was finished and reported, complete; nothing more was started.
+  EXPECT_EQ(done.size(), scanner.counters().domains_started);
+  EXPECT_LT(done.size(), 20u);
+  for (const auto& d : done) EXPECT_EQ(d.verdict, "dane-unprobed");
+}
+
+TEST(Scanner, AbandonDropsTheDomainsInFlight) {
+  TempList list({"d0.test", "d1.test", "d2.test"});
+  inputs::DomainStream stream(streamOptions(list));
+  Script script = world(3);
+  loop::Loop loop;
+  FakeTransport transport{loop.get(), &script};
+  std::vector<std::string> done;
+  Scanner scanner(loop.get(), ScanOptions{}, transport.make(), stream, [&](storage::DomainRecord&& d) { done.push_back(d.domain); });
+  bool finished = false;
+  scanner.setOnFinished([&] { finished = true; });
+  scanner.start();
+  EXPECT_EQ(scanner.counters().domains_started, 3u);
+  scanner.abandon();
+  EXPECT_TRUE(finished);
+  loop.run();  // the answers already on their way are dropped
+  EXPECT_TRUE(done.empty());
+  EXPECT_EQ(scanner.counters().domains_abandoned, 3u);
+  EXPECT_EQ(scanner.counters().queries_in_flight, 0u);
+}
+
+TEST(Scanner, QpsLimitPacesTheQueries) {
+  TempList list({"d0.test", "d1.test"});
+  inputs::DomainStream stream(streamOptions(list));
+  Script script = world(2);
+  loop::Loop loop;
+  FakeTransport transport{loop.get(), &script};
+  ScanOptions options;
+  options.qps = 200;  // about 20 queries: at least ~0.1 s
+  std::vector<std::string> done;
+  Scanner scanner(loop.get(), options, transport.make(), stream, [&](storage::DomainRecord&& d) { done.push_back(d.domain); });
+  const uint64_t start = uv_hrtime();
+  scanner.start();
+  loop.run();
+  const double seconds = static_cast<double>(uv_hrtime() - start) / 1e9;
+  EXPECT_EQ(done.size(), 2u);
+  const double sent = static_cast<double>(scanner.counters().queries_sent);
+  EXPECT_GE(seconds, (sent - 10) / 200.0) << sent << " queries";
+}
+
+TEST(Scanner, DestroyedWithQueriesOnTheWayIgnoresTheirAnswers) {
+  TempList list({"d0.test"});
+  inputs::DomainStream stream(streamOptions(list));
+  Script script = world(1);
+  loop::Loop loop;
+  FakeTransport transport{loop.get(), &script};
+  {
+    Scanner scanner(loop.get(), ScanOptions{}, transport.make(), stream, [](storage::DomainRecord&&) { FAIL(); });
+    scanner.start();
+  }
+  loop.run();
+  EXPECT_EQ(transport.in_flight, 0u);
+}
+
+}  // namespace
+}  // namespace danescan::scanner::pipeline
