@@ -110,6 +110,10 @@ struct DomainStream::Impl {
         ++stats.duplicates;
         continue;
       }
+      if (options.exclude && options.exclude(out.name)) {
+        ++stats.excluded;
+        continue;
+      }
       ++stats.accepted;
       out.source = source;
       out.line = line_number;

@@ -72,6 +72,7 @@ struct StreamStats {
   // rest is lost. Either way the stream goes on with the next source and on_error gets one
   // ListError with line 0.
   uint64_t unreadable_sources = 0;
+  uint64_t excluded = 0;  // names StreamOptions::exclude held back (e.g. done before a resume)
 
   bool operator==(const StreamStats&) const = default;
 };
@@ -80,6 +81,9 @@ struct StreamOptions {
   std::vector<std::string> sources;  // paths, "-" for stdin
   std::optional<Shard> shard;
   bool dedup = true;
+  // Names for which this returns true are held back (counted in `excluded`, once each even when
+  // they repeat): a resumed scan passes the domains it already stored.
+  std::function<bool(std::string_view)> exclude;
   // Called once per rejected line and once per unreadable source. Default: print
   // "file:line: reason" to stderr.
   std::function<void(const ListError&)> on_error;

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 namespace danescan::app {
 
@@ -16,11 +17,12 @@ inline constexpr int kExitUsage = 2;
 
 using Runner = std::function<int()>;
 
+// `command_line` is the invocation as typed, recorded with a run in the database.
 void addListCommand(CLI::App& app, Runner& run);
-void addScanCommand(CLI::App& app, Runner& run);
+void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line);
 void addExportCommand(CLI::App& app, Runner& run);
 void addReportCommand(CLI::App& app, Runner& run);
-void addMergeCommand(CLI::App& app, Runner& run);
+void addMergeCommand(CLI::App& app, Runner& run, const std::string& command_line);
 void addBenchCommand(CLI::App& app, Runner& run);
 
 // Validators shared by several commands; each turns a bad value into a usage error that names it.

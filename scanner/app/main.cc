@@ -1,6 +1,7 @@
 // scanner/app/main.cc — entry point of `danescan`: builds the command tree, parses, runs.
 #include <cstdio>
 #include <iostream>
+#include <string>
 
 #include "scanner/app/commands.h"
 
@@ -17,12 +18,15 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
   app.footer("Run 'danescan COMMAND --help' for a command's options.");
 
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+
   Runner run;
-  addScanCommand(app, run);
+  addScanCommand(app, run, command_line);
   addListCommand(app, run);
   addExportCommand(app, run);
   addReportCommand(app, run);
-  addMergeCommand(app, run);
+  addMergeCommand(app, run, command_line);
   addBenchCommand(app, run);
 
   // CLI11 reports an unknown command as "A subcommand is required"; name it instead.

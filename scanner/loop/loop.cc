@@ -50,6 +50,16 @@ UdpPtr makeUdp(uv_loop_t* loop, unsigned flags, int& error) {
   return UdpPtr(udp);
 }
 
+SignalPtr makeSignal(uv_loop_t* loop, int& error) {
+  auto* signal = new uv_signal_t{};
+  error = uv_signal_init(loop, signal);
+  if (error != 0) {
+    delete signal;
+    return nullptr;
+  }
+  return SignalPtr(signal);
+}
+
 namespace {
 
 // The timer and the call it carries; freed in the timer's close callback.

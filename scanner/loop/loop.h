@@ -49,11 +49,13 @@ using HandlePtr = std::unique_ptr<Block, CloseThenFree<Block>>;
 
 using TimerPtr = HandlePtr<uv_timer_t>;
 using UdpPtr = HandlePtr<uv_udp_t>;
+using SignalPtr = HandlePtr<uv_signal_t>;
 
 // Initialised handles, or null with the libuv error in `error` (the block is freed directly then,
 // because an uninitialised handle must not be closed).
 [[nodiscard]] TimerPtr makeTimer(uv_loop_t* loop, int& error);
 [[nodiscard]] UdpPtr makeUdp(uv_loop_t* loop, unsigned flags, int& error);
+[[nodiscard]] SignalPtr makeSignal(uv_loop_t* loop, int& error);
 
 template <class Block>
 [[nodiscard]] HandlePtr<Block> makeTcpBlock(uv_loop_t* loop, int& error) {

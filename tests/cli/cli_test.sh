@@ -39,7 +39,16 @@ expect scan-bad-shard 2 'shard' -- "$bin" scan l --resolver 127.0.0.1 --db x --s
 expect scan-bad-concurrency 2 'concurrency' -- "$bin" scan l --resolver 127.0.0.1 --db x --concurrency 0
 expect report-bad-format 2 'format' -- "$bin" report --db x --format pdf
 # Commands whose engines are not built yet must fail (exit 1), never pretend to succeed.
-expect scan-not-yet 1 'not implemented yet' -- "$bin" scan l --resolver 127.0.0.1:53 --db x
+expect report-not-yet 1 'not implemented yet' -- "$bin" report --db x
+# A list that cannot be read fails the scan before anything is sent (no resolver runs here).
+expect scan-missing-list 1 "cannot read list '$tmp/nope.txt'" -- "$bin" scan "$tmp/nope.txt" --resolver 127.0.0.1:53 --db "$tmp/x.sqlite"
+# A file that is not a danescan database is refused with a clear error.
+echo "not sqlite" >"$tmp/text.db"
+printf 'a.example\n' >"$tmp/one.txt"
+expect scan-bad-db 1 'danescan scan: .*text\.db' -- "$bin" scan "$tmp/one.txt" --resolver 127.0.0.1:53 --db "$tmp/text.db"
+expect export-bad-db 1 'danescan export: ' -- "$bin" export --db "$tmp/text.db"
+expect export-missing-db 1 'danescan export: ' -- "$bin" export --db "$tmp/none.sqlite"
+expect merge-missing-shard 1 'danescan merge: ' -- "$bin" merge "$tmp/merged.sqlite" "$tmp/none.sqlite"
 
 # danescan list: normalisation, comments, CSV, invalid lines with file:line, duplicates, stdin.
 printf '# a comment\nExample.COM.\n\n1,tranco.example\nbad..name\nexample.com\nbücher.example\n' >"$tmp/a.txt"

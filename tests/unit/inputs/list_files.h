@@ -104,7 +104,7 @@ inline void PrintTo(const DomainEntry& e, std::ostream* os) {
 inline void PrintTo(const StreamStats& s, std::ostream* os) {
   *os << "{lines=" << s.lines << " accepted=" << s.accepted << " rejected=" << s.rejected
       << " duplicates=" << s.duplicates << " out_of_shard=" << s.out_of_shard
-      << " unreadable_sources=" << s.unreadable_sources << "}";
+      << " unreadable_sources=" << s.unreadable_sources << " excluded=" << s.excluded << "}";
 }
 
 }  // namespace danescan::inputs

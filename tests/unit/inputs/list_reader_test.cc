@@ -374,6 +374,17 @@ TEST(ListReader, DuplicatesAreHandedOutOnce) {
   EXPECT_EQ(result.entries[1], (DomainEntry{"b.example", a, 3}));
 }
 
+TEST(ListReader, ExcludedNamesAreHeldBackOnce) {
+  ListFiles files;
+  StreamOptions options;
+  options.sources = {files.writePlain("a.txt", "a.example\nB.example\nc.example\nb.example.\n")};
+  options.exclude = [](std::string_view name) { return name == "b.example"; };
+  const auto result = readAll(std::move(options));
+  EXPECT_EQ(result.names(), (Names{"a.example", "c.example"}));
+  EXPECT_EQ(result.stats.excluded, 1u);    // the repeat is a duplicate, not a second exclusion
+  EXPECT_EQ(result.stats.duplicates, 1u);
+}
+
 TEST(ListReader, DedupCanBeTurnedOff) {
   ListFiles files;
   StreamOptions options;

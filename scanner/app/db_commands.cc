@@ -1,0 +1,78 @@
+// scanner/app/db_commands.cc — `danescan export` and `danescan merge`: thin shells over storage/
+// that turn its errors into the command-line contract's messages and exit codes.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "scanner/app/commands.h"
+#include "storage/export.h"
+#include "storage/merge.h"
+
+namespace danescan::app {
+namespace {
+
+struct ExportOptions {
+  std::string db;
+  std::string format = "jsonl";
+  std::string out;
+};
+
+int runExport(const ExportOptions& o) {
+  std::ofstream file;
+  if (!o.out.empty()) {
+    file.open(o.out, std::ios::out | std::ios::trunc);
+    if (!file) {
+      std::fprintf(stderr, "danescan export: cannot write '%s'\n", o.out.c_str());
+      return kExitFailed;
+    }
+  }
+  std::ostream& out = o.out.empty() ? std::cout : file;
+  std::string error;
+  const bool ok = o.format == "csv" ? storage::exportCsv(o.db, out, error) : storage::exportJsonl(o.db, out, error);
+  out.flush();
+  if (!ok || !out) {
+    std::fprintf(stderr, "danescan export: %s\n", error.empty() ? "writing the output failed" : error.c_str());
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void addExportCommand(CLI::App& app, Runner& run) {
+  auto o = std::make_shared<ExportOptions>();
+  CLI::App* cmd = app.add_subcommand("export", "Export per-domain results of a scan database.");
+  cmd->add_option("--db", o->db, "Scan database")->required();
+  cmd->add_option("--format", o->format,
+                  "jsonl: one contract domain object per line (../shared/contract/export-jsonl.md); "
+                  "csv: one row per domain (storage/SCHEMA.md)")
+      ->check(CLI::IsMember({"jsonl", "csv"}))
+      ->capture_default_str();
+  cmd->add_option("--out", o->out, "Write to FILE instead of standard output");
+  cmd->footer("Exports the latest run of the database, domains in name order.\nExit status: 0 done, 1 failed, 2 usage error.");
+  cmd->callback([o, &run] { run = [o] { return runExport(*o); }; });
+}
+
+void addMergeCommand(CLI::App& app, Runner& run, const std::string& command_line) {
+  auto out = std::make_shared<std::string>();
+  auto shards = std::make_shared<std::vector<std::string>>();
+  CLI::App* cmd = app.add_subcommand("merge", "Merge the shard databases of one scan (--shard K/N) into one.");
+  cmd->add_option("OUT", *out, "Database to create (must not exist)")->required();
+  cmd->add_option("SHARD", *shards, "Shard databases; the latest run of each is taken")->required();
+  cmd->footer("A domain found in two shards is an error (shards of one list are disjoint).\nExit status: 0 done, 1 failed, 2 usage error.");
+  cmd->callback([out, shards, &run, command_line] {
+    run = [out, shards, command_line] {
+      std::string error;
+      if (!storage::merge(*out, *shards, storage::MergeInfo{DANESCAN_VERSION, command_line}, error)) {
+        std::fprintf(stderr, "danescan merge: %s\n", error.c_str());
+        return kExitFailed;
+      }
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace danescan::app

@@ -1,0 +1,338 @@
+// scanner/app/scan_command.cc — `danescan scan`: the lists, the resolver client, the pipeline and
+// the SQLite writer, put together on one libuv loop. Owns what a long survey run needs around
+// the pipeline: resume, SIGINT/SIGTERM, progress on stderr, the warning about a resolver that
+// does not validate, and the exit status of the command-line contract.
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "inputs/domain_stream.h"
+#include "scanner/app/commands.h"
+#include "scanner/dns/resolver_client.h"
+#include "scanner/loop/loop.h"
+#include "scanner/pipeline/scanner.h"
+#include "storage/reader.h"
+#include "storage/writer.h"
+
+namespace danescan::app {
+namespace {
+
+struct ScanCommandOptions {
+  std::vector<std::string> lists;
+  std::vector<std::string> resolvers;
+  std::string db;
+  bool allow_special = false;
+  bool no_probe = false;
+  int smtp_port = 25;
+  unsigned concurrency = 256;
+  double qps = 0;
+  unsigned timeout_ms = 2000;
+  unsigned attempts = 3;
+  bool resume = false;
+  std::string shard;
+  bool quiet = false;
+};
+
+// The writer's queue is not bounded by itself: above this many uncommitted records the scanner
+// stops pulling new domains until the disk catches up.
+constexpr uint64_t kMaxBacklog = 5000;
+// Answers after which a resolver that never set AD is called non-validating.
+constexpr uint64_t kAdWarningAfter = 50;
+
+std::string jsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+std::string optionsJson(const ScanCommandOptions& o) {
+  std::string resolvers;
+  for (const auto& r : o.resolvers) resolvers += (resolvers.empty() ? "" : ",") + jsonString(r);
+  std::string lists;
+  for (const auto& l : o.lists) lists += (lists.empty() ? "" : ",") + jsonString(l);
+  return "{\"lists\":[" + lists + "],\"resolvers\":[" + resolvers + "],\"allow_special_addresses\":" +
+         (o.allow_special ? "true" : "false") + ",\"no_probe\":" + (o.no_probe ? "true" : "false") +
+         ",\"smtp_port\":" + std::to_string(o.smtp_port) + ",\"concurrency\":" + std::to_string(o.concurrency) +
+         ",\"qps\":" + std::to_string(o.qps) + ",\"timeout_ms\":" + std::to_string(o.timeout_ms) +
+         ",\"attempts\":" + std::to_string(o.attempts) + ",\"shard\":" + jsonString(o.shard) + "}";
+}
+
+std::string formatDuration(double seconds) {
+  const auto s = static_cast<long>(seconds);
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  }
+  return buf;
+}
+
+// Progress on stderr: a line rewritten in place on a terminal, a log line every 10 s otherwise.
+class Progress {
+ public:
+  explicit Progress(bool quiet) : quiet_(quiet), tty_(isatty(STDERR_FILENO) == 1) {}
+
+  void tick(const scanner::pipeline::ScanCounters& c, uint64_t resumed, bool final = false) {
+    if (quiet_) return;
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    if (!final && !tty_ && now - last_log_ < std::chrono::seconds(10)) return;
+    last_log_ = now;
+    const double rate = elapsed > 0 ? static_cast<double>(c.domains_done) / elapsed : 0;
+    const double qrate = elapsed > 0 ? static_cast<double>(c.queries_sent) / elapsed : 0;
+    std::string of_total;
+    std::string eta;
+    if (c.domains_total) {
+      const uint64_t total = *c.domains_total > resumed ? *c.domains_total - resumed : 0;
+      of_total = "/" + std::to_string(total);
+      if (rate > 0 && total > c.domains_done) eta = " · ETA " + formatDuration(static_cast<double>(total - c.domains_done) / rate);
+    }
+    std::fprintf(stderr, "%sdanescan scan: %" PRIu64 "%s domains · %.0f domains/s · %.0f queries/s · %zu in flight · %" PRIu64
+                         " failed queries · %s%s%s",
+                 tty_ && !final ? "\r\033[K" : "", c.domains_done, of_total.c_str(), rate, qrate, c.queries_in_flight,
+                 c.queries_failed, formatDuration(elapsed).c_str(), eta.c_str(), tty_ && !final ? "" : "\n");
+    std::fflush(stderr);
+  }
+  void clearLine() {
+    if (!quiet_ && tty_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  bool quiet_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_log_{};
+};
+
+bool sourcesReadable(const std::vector<std::string>& lists) {
+  bool ok = true;
+  for (const auto& path : lists) {
+    if (path == "-") continue;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(path.c_str(), R_OK) != 0) {
+      std::fprintf(stderr, "danescan scan: cannot read list '%s'\n", path.c_str());
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+int runScan(const ScanCommandOptions& o, const std::string& command_line) {
+  if (!sourcesReadable(o.lists)) return kExitFailed;
+
+  std::vector<scanner::dns::ResolverAddress> resolvers;
+  for (const auto& text : o.resolvers) {
+    std::string error;
+    resolvers.push_back(*scanner::dns::ResolverAddress::parse(text, error));  // validated by CLI11
+  }
+
+  std::string error;
+  auto writer = storage::Writer::open(o.db, storage::RunInfo{DANESCAN_VERSION, command_line, optionsJson(o)},
+                                      o.resume ? storage::OpenMode::Resume : storage::OpenMode::Create, error);
+  if (!writer) {
+    std::fprintf(stderr, "danescan scan: %s\n", error.c_str());
+    return kExitFailed;
+  }
+
+  // --resume: the domains already committed in this run are not scanned again.
+  auto finished = std::make_shared<std::unordered_set<std::string>>();
+  if (o.resume) {
+    if (!storage::finishedDomains(o.db, writer->runId(), [&](std::string_view name) { finished->emplace(name); }, error)) {
+      std::fprintf(stderr, "danescan scan: %s\n", error.c_str());
+      writer->finish(false);
+      return kExitFailed;
+    }
+    if (!o.quiet) std::fprintf(stderr, "danescan scan: resuming run %" PRId64 ": %zu domains already done\n", writer->runId(), finished->size());
+  }
+
+  inputs::StreamOptions stream_options;
+  stream_options.sources = o.lists;
+  if (!o.shard.empty()) stream_options.shard = inputs::Shard::parse(o.shard, error);
+  if (!finished->empty()) {
+    stream_options.exclude = [finished](std::string_view name) { return finished->count(std::string(name)) > 0; };
+  }
+  inputs::DomainStream stream(std::move(stream_options));
+
+  scanner::loop::Loop loop;
+  scanner::dns::ClientOptions client_options;
+  client_options.timeout_ms = o.timeout_ms;
+  client_options.attempts = o.attempts;
+  scanner::dns::ResolverClient client(loop.get(), resolvers, client_options);
+
+  scanner::pipeline::ScanOptions scan_options;
+  scan_options.resolvers = resolvers;
+  scan_options.client = client_options;
+  scan_options.concurrency = o.concurrency;
+  scan_options.qps = o.qps;
+  scan_options.allow_special_addresses = o.allow_special;
+  scan_options.no_probe = o.no_probe;
+
+  scanner::pipeline::Scanner scanner(
+      loop.get(), scan_options, scanner::pipeline::makeResolverTransport(client), stream,
+      [&writer](storage::DomainRecord&& record) { writer->submit(std::move(record)); },
+      [&writer] { return writer->backlog() > kMaxBacklog; });
+
+  Progress progress(o.quiet);
+  bool interrupted = false;
+  bool warned_ad = false;
+
+  // SIGINT/SIGTERM: stop pulling domains and let those in flight finish, so everything
+  // reported is complete and committed; a second signal abandons them (--resume redoes them).
+  std::vector<scanner::loop::SignalPtr> signals;
+  struct SignalContext {
+    scanner::pipeline::Scanner* scanner;
+    bool* interrupted;
+    bool quiet;
+  } signal_context{&scanner, &interrupted, o.quiet};
+  for (int signum : {SIGINT, SIGTERM}) {
+    int uv_error = 0;
+    auto handle = scanner::loop::makeSignal(loop.get(), uv_error);
+    if (!handle) {
+      std::fprintf(stderr, "danescan scan: cannot watch signals: %s\n", uv_strerror(uv_error));
+      return kExitFailed;
+    }
+    handle->data = &signal_context;
+    uv_signal_start(
+        handle.get(),
+        [](uv_signal_t* h, int sig) {
+          auto* ctx = static_cast<SignalContext*>(h->data);
+          if (!*ctx->interrupted) {
+            *ctx->interrupted = true;
+            if (!ctx->quiet) std::fprintf(stderr, "\ndanescan scan: %s: finishing the domains in flight (again to abandon them)\n", strsignal(sig));
+            ctx->scanner->stop();
+          } else {
+            ctx->scanner->abandon();
+          }
+        },
+        signum);
+    signals.push_back(std::move(handle));
+  }
+
+  int uv_error = 0;
+  auto ticker = scanner::loop::makeTimer(loop.get(), uv_error);
+  if (!ticker) {
+    std::fprintf(stderr, "danescan scan: cannot start a timer: %s\n", uv_strerror(uv_error));
+    return kExitFailed;
+  }
+  struct TickContext {
+    scanner::pipeline::Scanner* scanner;
+    Progress* progress;
+    bool* warned_ad;
+    uint64_t resumed;
+  } tick_context{&scanner, &progress, &warned_ad, finished->size()};
+  ticker->data = &tick_context;
+  uv_timer_start(
+      ticker.get(),
+      [](uv_timer_t* t) {
+        auto* ctx = static_cast<TickContext*>(t->data);
+        const auto& c = ctx->scanner->counters();
+        if (!*ctx->warned_ad && c.queries_answered >= kAdWarningAfter && c.ad_seen == 0) {
+          *ctx->warned_ad = true;
+          ctx->progress->clearLine();
+          std::fprintf(stderr,
+                       "danescan scan: warning: %" PRIu64 " answers and not one with the AD bit: the resolver does not "
+                       "validate DNSSEC, so every result will read 'insecure'\n",
+                       c.queries_answered);
+        }
+        ctx->progress->tick(c, ctx->resumed);
+      },
+      1000, 1000);
+
+  scanner.setOnFinished([&] {
+    uv_timer_stop(ticker.get());
+    for (auto& s : signals) uv_signal_stop(s.get());
+    client.close();
+  });
+  scanner.start();
+  uv_run(loop.get(), UV_RUN_DEFAULT);
+
+  const auto& counters = scanner.counters();
+  progress.clearLine();
+  progress.tick(counters, finished->size(), true);
+  if (!warned_ad && counters.queries_answered > 0 && counters.ad_seen == 0) {
+    std::fprintf(stderr, "danescan scan: warning: the resolver never set the AD bit: it does not validate DNSSEC\n");
+  }
+  const inputs::StreamStats& stats = stream.stats();
+  const bool completed = !interrupted && stats.unreadable_sources == 0;
+  writer->finish(completed);
+  if (!writer->error().empty()) {
+    std::fprintf(stderr, "danescan scan: writing %s failed: %s\n", o.db.c_str(), writer->error().c_str());
+    return kExitFailed;
+  }
+  if (!o.quiet) {
+    std::fprintf(stderr,
+                 "danescan scan: %" PRIu64 " domains stored in %s (%" PRIu64 " invalid lines, %" PRIu64 " duplicates%s)\n",
+                 counters.domains_done, o.db.c_str(), stats.rejected, stats.duplicates,
+                 finished->empty() ? "" : (", " + std::to_string(finished->size()) + " done before").c_str());
+  }
+  if (interrupted) {
+    std::fprintf(stderr, "danescan scan: interrupted; run the same command with --resume to finish\n");
+    return kExitFailed;
+  }
+  if (stats.unreadable_sources > 0) {
+    std::fprintf(stderr, "danescan scan: %" PRIu64 " list(s) could not be read completely\n", stats.unreadable_sources);
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line) {
+  auto o = std::make_shared<ScanCommandOptions>();
+  CLI::App* cmd = app.add_subcommand("scan", "Scan the domains of lists for DANE (RFC 7672) and store the evidence in SQLite.");
+  cmd->add_option("LIST", o->lists,
+                  "Domain lists: plain text or rank,domain CSV, either may be gzip-compressed; '-' reads standard input")
+      ->required();
+  cmd->add_option("--resolver", o->resolvers,
+                  "Validating resolver to query, IP[:PORT] (repeatable: they share the load and fail over; never the system resolver)")
+      ->required()
+      ->check(resolverValidator());
+  cmd->add_option("--db", o->db, "SQLite database to write (created if missing; a new run is appended)")->required();
+  cmd->add_flag("--allow-special-addresses", o->allow_special,
+                "Probe MX addresses in special-purpose ranges (loopback, private, ...), which are otherwise recorded only");
+  cmd->add_flag("--no-probe", o->no_probe, "DNS only: no SMTP/TLS probes (hosts with usable TLSA records are 'unprobed')");
+  cmd->add_option("--smtp-port", o->smtp_port, "Probe SMTP on this port")->check(CLI::Range(1, 65535))->capture_default_str();
+  cmd->add_option("--concurrency", o->concurrency, "At most N DNS queries in flight")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--qps", o->qps, "At most N queries per second (0: no limit)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--timeout", o->timeout_ms, "First per-query timeout in ms (doubled on each retry)")
+      ->check(CLI::Range(10, 60000))
+      ->capture_default_str();
+  cmd->add_option("--attempts", o->attempts, "UDP attempts per query, rotating across resolvers")
+      ->check(CLI::Range(1, 10))
+      ->capture_default_str();
+  cmd->add_flag("--resume", o->resume, "Continue the interrupted scan in this database without redoing finished domains");
+  cmd->add_option("--shard", o->shard, "Scan only shard K of N of the input, e.g. 2/8 (merge the shards with 'danescan merge')")
+      ->check(shardValidator());
+  cmd->add_flag("--quiet,-q", o->quiet, "No progress output");
+  cmd->footer(
+      "Progress goes to standard error (a status line on a terminal, a log line every 10 s otherwise).\n"
+      "SIGINT/SIGTERM finish the domains in flight and commit them; a second signal abandons them.\n"
+      "Exit status: 0 the scan completed (whatever the verdicts), 1 it failed or was interrupted\n"
+      "(continue with --resume), 2 usage error.\n"
+      "Example: danescan scan top-1m.csv.gz --resolver 127.0.0.1 --db survey.sqlite");
+  cmd->callback([o, &run, command_line] { run = [o, command_line] { return runScan(*o, command_line); }; });
+}
+
+}  // namespace danescan::app

@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""Compare a danescan export of a lab scan with the scenario catalogue's expectations.
+
+usage: compare_export.py EXPORT.jsonl MODE [--rundir DIR] [--catalogue DIR] [--dns-only]
+
+MODE is the scan mode the export came from (tests/lab/README.md): default, no-probe or strict.
+Placeholders ({cert:NAME:S:M}) are expanded with the running lab's certificates (RUNDIR,
+default $DANESCAN_LAB_DIR or /tmp/danescan-lab).
+
+Which expectation a scenario is held to:
+- the scenario's own expectation for MODE, when it has one: every field;
+- in no-probe mode otherwise: its default expectation, seen by a scan that makes no probe
+  (derive_no_probe below: DNS fields as they are; hosts that would be probed are `unprobed`,
+  or `unreachable` when they have no address at all; no probes; no TLS findings; the verdict
+  follows the contract's precedence from those states);
+- in strict mode otherwise: not compared (strict expectations exist where they matter);
+- --dns-only compares only the DNS fields (for default-mode scans until TLS probes exist).
+`findings` and `tlsa` compare as sets; hosts in order; probes in order. Matchers: any_of, nonnull.
+Exit 1 with one line per difference; prints a summary line 'N passed, M failed'.
+"""
+
+import argparse
+import copy
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+HERE = pathlib.Path(__file__).resolve().parent
+TLS_FINDINGS = {"tlsa-mismatch", "no-starttls-with-tlsa", "tls-handshake-failure",
+                "dane-ee-name-mismatch-only", "smtp-rate-limited"}
+PROBED_STATES = {"pass", "fail", "unreachable", "unprobed"}
+DNS_HOST_FIELDS = ["host", "preference", "cname_chain", "addr_rcode", "addr_secure", "cname_rcode",
+                   "addresses", "tlsa_base", "tlsa_rcode", "tlsa"]
+DNS_DOMAIN_FIELDS = ["domain", "mx_rcode", "mx_secure", "implicit_mx"]
+SET_FIELDS = {"findings", "tlsa"}
+
+
+def verdict_of(d):
+    """The contract's precedence list (export-jsonl.md, 'Domain verdicts')."""
+    states = [h["dane"] for h in d["mx"]]
+    if d["verdict"] == "no-mail":  # no-mail also covers an implicit MX without addresses
+        return "no-mail"
+    if d["mx_rcode"] == "NXDOMAIN" or (d["mx_rcode"] == "NOERROR" and not states):
+        return "no-mail"
+    if d["mx_rcode"] != "NOERROR" and not isinstance(d["mx_rcode"], dict):
+        return "dns-error"
+    if not d["mx_secure"] or all(s == "insecure" for s in states):
+        return "insecure"
+    if any(s in ("fail", "lookup-error", "unreachable") for s in states):
+        return "dane-fail"
+    if "unusable-tlsa" in states:
+        return "dane-unusable"
+    if "unprobed" in states:
+        return "dane-unprobed"
+    if all(s == "pass" for s in states):
+        return "dane-ok"
+    if "pass" in states:
+        return "dane-partial"
+    return "dnssec-no-tlsa"
+
+
+def derive_no_probe(expected):
+    d = copy.deepcopy(expected)
+    for h in d["mx"]:
+        if h["dane"] in PROBED_STATES:
+            h["dane"] = "unprobed" if h["addresses"] else "unreachable"
+        h["probes"] = []
+    d["findings"] = sorted(set(d["findings"]) - TLS_FINDINGS)
+    if d["verdict"] != "dns-error":
+        d["verdict"] = verdict_of(d)
+    return d
+
+
+def matches(expected, actual):
+    if isinstance(expected, dict) and set(expected) == {"any_of"}:
+        return actual in expected["any_of"]
+    if isinstance(expected, dict) and set(expected) == {"nonnull"}:
+        return actual is not None
+    return expected == actual
+
+
+def compare(expected, actual, dns_only, where, diffs):
+    def field(exp, act, key, path):
+        if key not in act:
+            diffs.append(f"{path}: missing field '{key}'")
+            return
+        e, a = exp[key], act[key]
+        if key in SET_FIELDS and isinstance(e, list) and isinstance(a, list):
+            if sorted(map(str, e)) != sorted(map(str, a)):
+                diffs.append(f"{path}.{key}: expected {sorted(e)}, got {sorted(a)}")
+        elif not matches(e, a):
+            diffs.append(f"{path}.{key}: expected {json.dumps(e)}, got {json.dumps(a)}")
+
+    domain_fields = DNS_DOMAIN_FIELDS if dns_only else [k for k in expected if k not in ("mx", "findings")]
+    for key in domain_fields:
+        field(expected, actual, key, where)
+    exp_findings = set(expected["findings"]) - (TLS_FINDINGS if dns_only else set())
+    act_findings = set(actual.get("findings", [])) - (TLS_FINDINGS if dns_only else set())
+    if exp_findings != act_findings:
+        diffs.append(f"{where}.findings: expected {sorted(exp_findings)}, got {sorted(act_findings)}")
+    hosts_e, hosts_a = expected["mx"], actual.get("mx", [])
+    if [h["host"] for h in hosts_e] != [h.get("host") for h in hosts_a]:
+        diffs.append(f"{where}.mx: expected hosts {[h['host'] for h in hosts_e]}, got {[h.get('host') for h in hosts_a]}")
+        return
+    for i, (he, ha) in enumerate(zip(hosts_e, hosts_a)):
+        path = f"{where}.mx[{i}]"
+        for key in (DNS_HOST_FIELDS if dns_only else [k for k in he if k != "probes"]):
+            field(he, ha, key, path)
+        if dns_only:
+            continue
+        pe, pa = he["probes"], ha.get("probes", [])
+        if len(pe) != len(pa):
+            diffs.append(f"{path}.probes: expected {len(pe)}, got {len(pa)}")
+            continue
+        for j, (xe, xa) in enumerate(zip(pe, pa)):
+            for key in xe:
+                field(xe, xa, key, f"{path}.probes[{j}]")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("export")
+    ap.add_argument("mode", choices=["default", "no-probe", "strict"])
+    ap.add_argument("--rundir", default=os.environ.get("DANESCAN_LAB_DIR", "/tmp/danescan-lab"))
+    ap.add_argument("--catalogue", default=str(HERE / "catalogue"))
+    ap.add_argument("--dns-only", action="store_true")
+    args = ap.parse_args()
+
+    actual = {}
+    for n, line in enumerate(open(args.export, encoding="utf-8"), 1):
+        if line.strip():
+            obj = json.loads(line)
+            actual[obj["domain"]] = obj
+    passed, diffs_all, compared = 0, [], 0
+    for path in sorted(pathlib.Path(args.catalogue, "scenarios").glob("*.json")):
+        text = subprocess.run(["/usr/bin/python3", str(HERE / "tls" / "certs.py"), "expand", args.rundir],
+                              input=path.read_text(), capture_output=True, text=True, check=True).stdout
+        scenario = json.loads(text)
+        expect = scenario["expect"]
+        if args.mode in expect:
+            expected = expect[args.mode]
+        elif args.mode == "no-probe":
+            expected = derive_no_probe(expect["default"])
+        else:
+            continue
+        compared += 1
+        domain = scenario["domain"]
+        diffs = []
+        if domain not in actual:
+            diffs.append(f"{domain}: not in the export")
+        else:
+            compare(expected, actual[domain], args.dns_only, domain, diffs)
+        if diffs:
+            diffs_all.extend(diffs)
+        else:
+            passed += 1
+    for d in diffs_all:
+        print(f"DIFF {d}")
+    failed = compared - passed
+    print(f"compare-export ({args.mode}{', dns only' if args.dns_only else ''}): {passed} passed, {failed} failed")
+    return 1 if failed or compared == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
