@@ -1,32 +1,59 @@
 // scanner/dns/resolver_client.cc — the UDP/TCP resolver client (see resolver_client.h).
-// Lifetime rules that bite here: a query's handles (timer, TCP connection) are closed when the
-// Query is erased and freed by their close callbacks (loop.h); a user callback runs last, after
-// every member it could invalidate has been touched, because it may destroy the client.
+// Lifetime rules that bite here: a query's timer is closed when the Query is erased, a TCP
+// connection's handles when the pool drops it, and both are freed by their close callbacks
+// (loop.h). A query on a connection is in that connection's `waiting` map and nowhere else may
+// it be freed from: every path that ends it takes it out first. A user callback runs last, after
+// every member it could invalidate has been touched, because it may destroy the client; where
+// several queries end at once (one read, one broken connection) their Endings are collected and
+// delivered together at the end.
 #include "scanner/dns/resolver_client.h"
 
 #include <openssl/rand.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <utility>
 
 namespace danescan::scanner::dns {
 namespace {
 
+// A burst of answers overflows the kernel's default 208 KB socket buffer long before the loop
+// reads them (lab notes: ~850 replies lost at 1,000 queries in flight; the benchmark saw
+// thousands of RcvbufErrors per run), and every lost answer costs a timeout and a retry. Root may
+// exceed net.core.rmem_max with SO_RCVBUFFORCE; otherwise the kernel caps the request there.
+void growReceiveBuffer(uv_udp_t* udp, int bytes) {
+  if (bytes <= 0) return;
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(udp), &fd) == 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) == 0) {
+    return;
+  }
+  int size = bytes;
+  (void)uv_recv_buffer_size(reinterpret_cast<uv_handle_t*>(udp), &size);
+}
+
 constexpr size_t kMaxQueryWire = 512;  // a query is a header, one name (<= 255) and an OPT RR
 
-// One TCP exchange after TC=1 (RFC 7766): the handle and the requests that must live as long.
-struct TcpConn {
+// A TCP connection's handle and the request that must live as long (RFC 7766). Each query's
+// write request owns its bytes and lives on its own (TcpWrite).
+struct TcpHandle {
   uv_tcp_t tcp;  // first member: CloseThenFree casts the block to its handle
   uv_connect_t connect;
-  uv_write_t write;
-  uint8_t out[2 + kMaxQueryWire];  // 2-byte length prefix (RFC 1035 section 4.2.2), then the query
-  size_t out_size;
-  char in[4096];
 };
-using TcpPtr = loop::HandlePtr<TcpConn>;
+using TcpPtr = loop::HandlePtr<TcpHandle>;
+
+// Freed by its callback, which runs (with UV_ECANCELED) even when the connection is closed first.
+struct TcpWrite {
+  uv_write_t req;
+  std::vector<uint8_t> bytes;  // 2-byte length prefix (RFC 1035 section 4.2.2), then the query
+};
+
+// A query goes to a second connection when the first fails under it, not to a third.
+constexpr unsigned kTcpTries = 2;
 
 // Query IDs come from OpenSSL's CSPRNG: predictable IDs make answers spoofable (RFC 5452).
 uint16_t randomId() {
@@ -102,15 +129,42 @@ struct ResolverClient::Query {
   std::vector<uint64_t> keys;  // in_flight_ entries of this query
   std::optional<size_t> resolver;  // that answered, or that TCP went to
   loop::TimerPtr timer;
-  // TCP after TC=1
-  TcpPtr tcp;
-  uint16_t tcp_id = 0;
-  std::vector<uint8_t> tcp_in;
+  // TCP after TC=1. `conn` is the connection that carries the query (null while it waits in its
+  // pool's backlog); the query is in conn->waiting under tcp_id exactly when conn is set.
   bool tcp_used = false;
+  TcpConnection* conn = nullptr;
+  uint16_t tcp_id = 0;
+  unsigned tcp_tries = 0;           // connections it was given to
+  unsigned tcp_answered_mark = 0;   // conn->answered when it was sent: no progress since means a stuck connection
   // Responses that carried this query's ID but failed a check.
   unsigned ignored_question = 0;
   unsigned ignored_malformed = 0;
   unsigned ignored_source = 0;
+};
+
+// One TCP connection to a resolver, carrying up to tcp_queries_per_connection queries at once.
+// Owned by its pool; the handle's and the timer's data point back here until it is destroyed.
+struct ResolverClient::TcpConnection {
+  ResolverClient* client = nullptr;
+  size_t resolver = 0;
+  TcpPtr handle;
+  loop::TimerPtr timer;  // the idle timeout; or, with `failure` set, a failure reported from the loop
+  bool connected = false;
+  bool draining = false;  // takes no new query; closed when the last one leaves
+  std::string failure;
+  unsigned assigned = 0;  // queries ever given to it
+  unsigned answered = 0;
+  std::unordered_map<uint16_t, Query*> waiting;  // by the ID sent on this connection
+  std::vector<uint8_t> in;  // bytes read and not yet a whole message
+};
+
+// Per resolver: its connections and the TCP queries waiting for room on one (by serial; an entry
+// whose query has finished is skipped). `per_connection` is learnt from a server that closes a
+// connection after answering n queries while more wait: later connections carry at most n.
+struct ResolverClient::TcpPool {
+  std::vector<std::unique_ptr<TcpConnection>> connections;
+  std::deque<uint64_t> backlog;
+  unsigned per_connection = 0;  // 0: no limit seen
 };
 
 // The libuv callbacks: each is noexcept and catches at the boundary.
@@ -144,48 +198,52 @@ struct ClientAccess {
     } catch (...) {
     }
   }
-  static void onConnect(uv_connect_t* req, int status) noexcept {
+  static void onTcpConnect(uv_connect_t* req, int status) noexcept {
     if (status == UV_ECANCELED) return;  // the connection was closed with its owner
-    auto* q = static_cast<ResolverClient::Query*>(req->handle->data);
-    if (q == nullptr) return;
+    auto* conn = static_cast<ResolverClient::TcpConnection*>(req->handle->data);
+    if (conn == nullptr) return;
     try {
-      auto* client = clientOf(*q);
-      if (status < 0) {
-        client->onTcpFailure(*q, QueryOutcome::NetworkError, std::string("connect: ") + uv_strerror(status));
-        return;
-      }
-      auto* conn = reinterpret_cast<TcpConn*>(req->handle);
-      const uv_buf_t out = uv_buf_init(reinterpret_cast<char*>(conn->out), static_cast<unsigned>(conn->out_size));
-      int rc = uv_read_start(req->handle, onTcpAlloc, onTcpRead);
-      if (rc == 0) rc = uv_write(&conn->write, req->handle, &out, 1, onWrite);
-      if (rc < 0) client->onTcpFailure(*q, QueryOutcome::NetworkError, std::string("write: ") + uv_strerror(rc));
+      conn->client->onTcpConnected(*conn, status);
     } catch (...) {
     }
   }
-  static void onWrite(uv_write_t* req, int status) noexcept {
+  static void onTcpWrite(uv_write_t* req, int status) noexcept {
+    std::unique_ptr<TcpWrite> owned(static_cast<TcpWrite*>(req->data));
     if (status == UV_ECANCELED || status == 0) return;
-    auto* q = static_cast<ResolverClient::Query*>(req->handle->data);
-    if (q == nullptr) return;
+    auto* conn = static_cast<ResolverClient::TcpConnection*>(req->handle->data);
+    if (conn == nullptr) return;
     try {
-      clientOf(*q)->onTcpFailure(*q, QueryOutcome::NetworkError, std::string("write: ") + uv_strerror(status));
+      conn->client->failConnection(*conn, std::string("write: ") + uv_strerror(status));
     } catch (...) {
     }
   }
   static void onTcpAlloc(uv_handle_t* handle, size_t, uv_buf_t* buf) noexcept {
-    auto* conn = reinterpret_cast<TcpConn*>(handle);
-    *buf = uv_buf_init(conn->in, sizeof conn->in);
+    auto* conn = static_cast<ResolverClient::TcpConnection*>(handle->data);
+    if (conn == nullptr) {
+      *buf = uv_buf_init(nullptr, 0);
+      return;
+    }
+    auto& buffer = conn->client->recv_buffer_;
+    *buf = uv_buf_init(reinterpret_cast<char*>(buffer.data()), static_cast<unsigned>(buffer.size()));
   }
   static void onTcpRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
-    auto* q = static_cast<ResolverClient::Query*>(stream->data);
-    if (q == nullptr || nread == 0) return;
+    auto* conn = static_cast<ResolverClient::TcpConnection*>(stream->data);
+    if (conn == nullptr || nread == 0) return;
     try {
-      auto* client = clientOf(*q);
       if (nread < 0) {
-        client->onTcpFailure(*q, QueryOutcome::NetworkError,
-                             nread == UV_EOF ? "connection closed before the answer" : std::string("read: ") + uv_strerror(static_cast<int>(nread)));
+        conn->client->failConnection(
+            *conn, nread == UV_EOF ? "connection closed before the answer" : std::string("read: ") + uv_strerror(static_cast<int>(nread)));
         return;
       }
-      client->onTcpBytes(*q, reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
+      conn->client->onTcpBytes(*conn, reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
+    } catch (...) {
+    }
+  }
+  static void onTcpTimer(uv_timer_t* timer) noexcept {
+    auto* conn = static_cast<ResolverClient::TcpConnection*>(timer->data);
+    if (conn == nullptr) return;
+    try {
+      conn->client->onTcpTimer(*conn);
     } catch (...) {
     }
   }
@@ -196,6 +254,10 @@ ResolverClient::ResolverClient(uv_loop_t* loop, std::vector<ResolverAddress> res
     : loop_(loop), resolvers_(std::move(resolvers)), options_(options), recv_buffer_(65536) {
   options_.attempts = std::max(1u, options_.attempts);
   options_.sockets_per_family = std::max(1u, options_.sockets_per_family);
+  options_.tcp_connections_per_resolver = std::max(1u, options_.tcp_connections_per_resolver);
+  // IDs are unique per connection (RFC 7766 section 7): far fewer queries than IDs on one.
+  options_.tcp_queries_per_connection = std::clamp(options_.tcp_queries_per_connection, 1u, 4096u);
+  tcp_pools_ = std::vector<TcpPool>(resolvers_.size());  // built in place: a pool is not copyable
   for (const auto& r : resolvers_) {
     sockaddr_storage addr{};
     // ResolverAddress::parse accepted only literal addresses; no name is ever looked up here.
@@ -264,6 +326,7 @@ bool ResolverClient::openSockets(bool ipv6, std::string& error) {
       uv_ip4_addr("0.0.0.0", 0, reinterpret_cast<sockaddr_in*>(&any));
     }
     rc = uv_udp_bind(udp.get(), reinterpret_cast<const sockaddr*>(&any), ipv6 ? UV_UDP_IPV6ONLY : 0);
+    if (rc == 0) growReceiveBuffer(udp.get(), options_.udp_receive_buffer);
     auto socket = std::make_unique<Socket>();
     socket->client = this;
     socket->serial = (ipv6 ? 0x8000u : 0u) + pool.size();
@@ -354,8 +417,13 @@ void ResolverClient::startAttempt(Query& q) {
 void ResolverClient::onTimer(Query& q) {
   if (q.fatal) {
     finish(q, QueryOutcome::NetworkError, std::nullopt);
-  } else if (q.tcp) {
-    onTcpFailure(q, QueryOutcome::Timeout, "no answer within " + std::to_string(options_.tcp_timeout_ms) + " ms");
+  } else if (q.tcp_used) {
+    // A connection that answered nothing since this query went out is stuck: no new query goes
+    // to it, and it closes once the ones on it are done.
+    if (q.conn != nullptr && q.conn->answered == q.tcp_answered_mark) q.conn->draining = true;
+    q.last_error = std::string(q.conn != nullptr ? "TCP: no answer within " : "TCP: no connection free within ") +
+                   std::to_string(options_.tcp_timeout_ms) + " ms";
+    finish(q, QueryOutcome::Timeout, std::nullopt);
   } else if (q.udp_sends < options_.attempts) {
     startAttempt(q);
   } else if (q.sent == 0) {
@@ -408,52 +476,250 @@ void ResolverClient::startTcp(Query& q) {
   for (uint64_t key : q.keys) in_flight_.erase(key);
   q.keys.clear();
   q.tcp_used = true;
-  ++q.sent;
-  int rc = 0;
-  q.tcp = loop::makeTcpBlock<TcpConn>(loop_, rc);
-  if (!q.tcp) {
-    q.last_error = std::string("TCP: ") + uv_strerror(rc);
-    q.fatal = true;
-    armTimer(q, 0);
-    return;
-  }
-  q.tcp->tcp.data = &q;
-  q.tcp_id = randomId();
-  const std::vector<uint8_t> wire = buildQuery(q.tcp_id, q.question, q.options);
-  q.tcp->out[0] = static_cast<uint8_t>(wire.size() >> 8);
-  q.tcp->out[1] = static_cast<uint8_t>(wire.size() & 0xff);
-  std::copy(wire.begin(), wire.end(), q.tcp->out + 2);  // fits: the UDP attempt checked the size
-  q.tcp->out_size = wire.size() + 2;
-  rc = uv_tcp_connect(&q.tcp->connect, &q.tcp->tcp, reinterpret_cast<const sockaddr*>(&resolver_addrs_[*q.resolver]),
-                      ClientAccess::onConnect);
-  if (rc < 0) {
-    q.last_error = std::string("TCP: connect: ") + uv_strerror(rc);
-    q.fatal = true;
-    armTimer(q, 0);
-    return;
-  }
-  armTimer(q, options_.tcp_timeout_ms);
+  armTimer(q, options_.tcp_timeout_ms);  // one deadline for the whole TCP exchange, retry included
+  placeTcp(q);
 }
 
-void ResolverClient::onTcpBytes(Query& q, const uint8_t* data, size_t size) {
-  q.tcp_in.insert(q.tcp_in.end(), data, data + size);
-  if (q.tcp_in.size() < 2) return;
-  const size_t length = size_t{q.tcp_in[0]} << 8 | q.tcp_in[1];
-  if (q.tcp_in.size() < 2 + length) return;
+// Gives a TCP query to a connection, or queues it until one has room.
+void ResolverClient::placeTcp(Query& q) {
   std::string error;
-  std::optional<Response> response = parseResponse(q.tcp_in.data() + 2, length, error);
-  // A connection carries only our query, so a wrong answer on it is a failure, not noise.
-  if (!response) return onTcpFailure(q, QueryOutcome::NetworkError, error);
-  if (response->id != q.tcp_id) return onTcpFailure(q, QueryOutcome::NetworkError, "answer with another ID");
-  if (!sameQuestion(response->question, q.question)) {
-    return onTcpFailure(q, QueryOutcome::NetworkError, "answer to another question");
+  TcpConnection* conn = chooseConnection(*q.resolver, error);
+  if (conn != nullptr) {
+    assign(*conn, q);
+  } else if (error.empty()) {
+    tcp_pools_[*q.resolver].backlog.push_back(q.serial);
+  } else {
+    q.last_error = error;
+    q.fatal = true;
+    armTimer(q, 0);  // reported from the loop: this may run inside another query's handling
   }
-  finish(q, QueryOutcome::Answered, std::move(response));
 }
 
-void ResolverClient::onTcpFailure(Query& q, QueryOutcome outcome, std::string what) {
-  q.last_error = "TCP: " + what;
-  finish(q, outcome, std::nullopt);
+// An idle connection if there is one (reuse); else a new one while the pool has room (spread a
+// burst over several); else the least busy one with room; else none (error empty: wait).
+ResolverClient::TcpConnection* ResolverClient::chooseConnection(size_t resolver, std::string& error) {
+  TcpPool& pool = tcp_pools_[resolver];
+  TcpConnection* best = nullptr;
+  for (const auto& c : pool.connections) {
+    const bool usable = !c->draining && c->waiting.size() < options_.tcp_queries_per_connection &&
+                        (pool.per_connection == 0 || c->assigned < pool.per_connection);
+    if (usable && (best == nullptr || c->waiting.size() < best->waiting.size())) best = c.get();
+  }
+  if (best != nullptr && best->waiting.empty()) return best;
+  if (pool.connections.size() < options_.tcp_connections_per_resolver) {
+    if (TcpConnection* fresh = openConnection(resolver, error)) return fresh;
+    if (best != nullptr) error.clear();
+  }
+  return best;
+}
+
+ResolverClient::TcpConnection* ResolverClient::openConnection(size_t resolver, std::string& error) {
+  int rc = 0;
+  TcpPtr handle = loop::makeTcpBlock<TcpHandle>(loop_, rc);
+  if (!handle) {
+    error = std::string("TCP: ") + uv_strerror(rc);
+    return nullptr;
+  }
+  auto conn = std::make_unique<TcpConnection>();
+  conn->client = this;
+  conn->resolver = resolver;
+  conn->timer = loop::makeTimer(loop_, rc);
+  if (!conn->timer) std::abort();  // uv_timer_init cannot fail on a live loop
+  conn->timer->data = conn.get();
+  handle->tcp.data = conn.get();
+  rc = uv_tcp_connect(&handle->connect, &handle->tcp, reinterpret_cast<const sockaddr*>(&resolver_addrs_[resolver]),
+                      ClientAccess::onTcpConnect);
+  conn->handle = std::move(handle);
+  if (rc < 0) {
+    error = std::string("TCP: connect: ") + uv_strerror(rc);
+    return nullptr;  // `conn` closes both handles
+  }
+  ++stats_.tcp_connections_opened;
+  TcpPool& pool = tcp_pools_[resolver];
+  pool.connections.push_back(std::move(conn));
+  return pool.connections.back().get();
+}
+
+void ResolverClient::assign(TcpConnection& conn, Query& q) {
+  // IDs need only be unique on the connection; the loop ends fast, it holds few queries.
+  uint16_t id = 0;
+  do {
+    id = randomId();
+  } while (conn.waiting.count(id) != 0);
+  q.tcp_id = id;
+  q.conn = &conn;
+  q.tcp_answered_mark = conn.answered;
+  ++q.tcp_tries;
+  ++conn.assigned;
+  conn.waiting.emplace(id, &q);
+  if (conn.failure.empty()) uv_timer_stop(conn.timer.get());  // no longer idle
+  if (conn.connected) writeQuery(conn, q);  // else onTcpConnected writes it
+}
+
+void ResolverClient::writeQuery(TcpConnection& conn, Query& q) {
+  const std::vector<uint8_t> wire = buildQuery(q.tcp_id, q.question, q.options);  // encodable: UDP sent it
+  auto write = std::make_unique<TcpWrite>();
+  write->bytes.reserve(2 + wire.size());
+  write->bytes.push_back(static_cast<uint8_t>(wire.size() >> 8));
+  write->bytes.push_back(static_cast<uint8_t>(wire.size() & 0xff));
+  write->bytes.insert(write->bytes.end(), wire.begin(), wire.end());
+  write->req.data = write.get();
+  const uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(write->bytes.data()), static_cast<unsigned>(write->bytes.size()));
+  const int rc = uv_write(&write->req, reinterpret_cast<uv_stream_t*>(&conn.handle->tcp), &buf, 1, ClientAccess::onTcpWrite);
+  if (rc < 0) {
+    // Not failed here: this runs while queries are being placed, so the loop reports it.
+    deferFailure(conn, std::string("write: ") + uv_strerror(rc));
+    return;
+  }
+  write.release();  // onTcpWrite frees it
+  ++q.sent;
+  ++stats_.tcp_queries;
+  q.tcp_answered_mark = conn.answered;
+}
+
+void ResolverClient::onTcpConnected(TcpConnection& conn, int status) {
+  if (status < 0) return failConnection(conn, std::string("connect: ") + uv_strerror(status));
+  conn.connected = true;
+  // Pipelined queries are small writes; Nagle would hold each behind the previous one's ACK.
+  uv_tcp_nodelay(&conn.handle->tcp, 1);
+  if (const int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(&conn.handle->tcp), ClientAccess::onTcpAlloc, ClientAccess::onTcpRead);
+      rc < 0) {
+    return failConnection(conn, std::string("read: ") + uv_strerror(rc));
+  }
+  for (auto& [id, q] : conn.waiting) writeQuery(conn, *q);
+  tidy(conn);  // nothing waiting (all timed out while connecting): idle or closed
+}
+
+// Answers may arrive in any order (RFC 7766 section 7): each is matched by ID on this
+// connection, then by question. The length prefix keeps the stream in step whatever the bytes.
+void ResolverClient::onTcpBytes(TcpConnection& conn, const uint8_t* data, size_t size) {
+  conn.in.insert(conn.in.end(), data, data + size);
+  std::vector<Ending> endings;
+  size_t offset = 0;
+  while (conn.in.size() - offset >= 2) {
+    const size_t length = size_t{conn.in[offset]} << 8 | conn.in[offset + 1];
+    if (conn.in.size() - offset - 2 < length) break;
+    const uint8_t* message = conn.in.data() + offset + 2;
+    offset += 2 + length;
+    if (length < 2) {
+      ++stats_.unmatched_tcp_messages;
+      continue;
+    }
+    const auto it = conn.waiting.find(static_cast<uint16_t>(message[0] << 8 | message[1]));
+    if (it == conn.waiting.end()) {
+      ++stats_.unmatched_tcp_messages;
+      continue;
+    }
+    Query& q = *it->second;
+    std::string error;
+    std::optional<Response> response = parseResponse(message, length, error);
+    if (!response) {
+      ++q.ignored_malformed;
+      continue;
+    }
+    if (!sameQuestion(response->question, q.question)) {
+      ++q.ignored_question;
+      continue;
+    }
+    ++conn.answered;
+    conn.waiting.erase(it);
+    q.conn = nullptr;
+    endings.push_back(detach(q, QueryOutcome::Answered, std::move(response)));
+  }
+  conn.in.erase(conn.in.begin(), conn.in.begin() + static_cast<std::ptrdiff_t>(offset));
+  tidy(conn);  // may destroy `conn`
+  // Last: a callback may destroy the client; the others still get theirs.
+  for (Ending& e : endings) invoke(e.done, std::move(e.result));
+}
+
+void ResolverClient::onTcpTimer(TcpConnection& conn) {
+  if (!conn.failure.empty()) return failConnection(conn, conn.failure);
+  closeConnection(conn);  // idle timeout: nothing waits on it
+}
+
+// The connection broke (EOF, reset, failed connect or write). Its waiting queries go to a fresh
+// connection unless this was already their second, then end as NetworkError. A server that
+// answered some queries before closing allows no more per connection (RFC 7766 section 6.2.3
+// lets it close at any time); the pool remembers that.
+void ResolverClient::failConnection(TcpConnection& conn, const std::string& what) {
+  const size_t resolver = conn.resolver;
+  TcpPool& pool = tcp_pools_[resolver];
+  if (conn.answered > 0 && !conn.waiting.empty()) {
+    pool.per_connection = pool.per_connection == 0 ? conn.answered : std::min(pool.per_connection, conn.answered);
+    // Idle connections that have carried that many already would only hold slots: close them.
+    std::vector<TcpConnection*> spent;
+    for (const auto& c : pool.connections) {
+      if (c.get() != &conn && c->waiting.empty() && c->failure.empty() && c->assigned >= pool.per_connection) spent.push_back(c.get());
+    }
+    for (TcpConnection* c : spent) destroyConnection(*c);
+  }
+  std::vector<Query*> retry;
+  std::vector<Query*> failed;
+  for (auto& [id, q] : conn.waiting) {
+    q->conn = nullptr;
+    q->last_error = "TCP: " + what;
+    (q->tcp_tries < kTcpTries ? retry : failed).push_back(q);
+  }
+  conn.waiting.clear();
+  destroyConnection(conn);  // `conn` is gone
+  std::vector<Ending> endings;
+  for (Query* q : failed) endings.push_back(detach(*q, QueryOutcome::NetworkError, std::nullopt));
+  for (Query* q : retry) placeTcp(*q);
+  pumpBacklog(resolver);
+  for (Ending& e : endings) invoke(e.done, std::move(e.result));
+}
+
+void ResolverClient::deferFailure(TcpConnection& conn, std::string what) {
+  if (!conn.failure.empty()) return;
+  conn.failure = std::move(what);
+  conn.draining = true;
+  uv_timer_start(conn.timer.get(), ClientAccess::onTcpTimer, 0, 0);
+}
+
+// After queries left `conn`: hand it (or a freed slot) to queries in the backlog, then close it
+// if it is done for, or start its idle timeout.
+void ResolverClient::tidy(TcpConnection& conn) {
+  pumpBacklog(conn.resolver);
+  if (!conn.waiting.empty() || !conn.failure.empty()) return;
+  const TcpPool& pool = tcp_pools_[conn.resolver];
+  if (conn.draining || (pool.per_connection != 0 && conn.assigned >= pool.per_connection)) return closeConnection(conn);
+  uv_timer_start(conn.timer.get(), ClientAccess::onTcpTimer, options_.tcp_idle_timeout_ms, 0);
+}
+
+void ResolverClient::closeConnection(TcpConnection& conn) {
+  const size_t resolver = conn.resolver;
+  destroyConnection(conn);
+  pumpBacklog(resolver);  // a slot is free
+}
+
+// Closes the handles (freed by their close callbacks) and frees `conn`, which must carry no query.
+void ResolverClient::destroyConnection(TcpConnection& conn) {
+  auto& connections = tcp_pools_[conn.resolver].connections;
+  const auto it = std::find_if(connections.begin(), connections.end(), [&](const auto& c) { return c.get() == &conn; });
+  if (it != connections.end()) connections.erase(it);
+}
+
+void ResolverClient::pumpBacklog(size_t resolver) {
+  TcpPool& pool = tcp_pools_[resolver];
+  while (!pool.backlog.empty()) {
+    const auto it = queries_.find(pool.backlog.front());
+    if (it == queries_.end() || it->second->conn != nullptr || it->second->fatal) {
+      pool.backlog.pop_front();  // finished (timed out) meanwhile
+      continue;
+    }
+    std::string error;
+    TcpConnection* conn = chooseConnection(resolver, error);
+    if (conn == nullptr && error.empty()) return;  // still no room
+    pool.backlog.pop_front();
+    Query& q = *it->second;
+    if (conn != nullptr) {
+      assign(*conn, q);
+    } else {
+      q.last_error = error;
+      q.fatal = true;
+      armTimer(q, 0);
+    }
+  }
 }
 
 QueryResult ResolverClient::resultOf(Query& q, QueryOutcome outcome, std::optional<Response> response) const {
@@ -472,13 +738,24 @@ QueryResult ResolverClient::resultOf(Query& q, QueryOutcome outcome, std::option
   return result;
 }
 
-void ResolverClient::finish(Query& q, QueryOutcome outcome, std::optional<Response> response) {
+ResolverClient::Ending ResolverClient::detach(Query& q, QueryOutcome outcome, std::optional<Response> response) {
   QueryResult result = resultOf(q, outcome, std::move(response));
   Callback done = std::move(q.done);
   for (uint64_t key : q.keys) in_flight_.erase(key);
-  queries_.erase(q.serial);  // closes the timer and any TCP connection; `q` is gone
+  queries_.erase(q.serial);  // closes the timer; `q` is gone
+  return Ending{std::move(done), std::move(result)};
+}
+
+void ResolverClient::finish(Query& q, QueryOutcome outcome, std::optional<Response> response) {
+  TcpConnection* conn = q.conn;
+  if (conn != nullptr) {
+    conn->waiting.erase(q.tcp_id);
+    q.conn = nullptr;
+  }
+  Ending ending = detach(q, outcome, std::move(response));
+  if (conn != nullptr) tidy(*conn);
   // Last: the callback may start queries or destroy the client.
-  invoke(done, std::move(result));
+  invoke(ending.done, std::move(ending.result));
 }
 
 void ResolverClient::close() {
@@ -490,6 +767,10 @@ void ResolverClient::close() {
     endings.emplace_back(std::move(q->done), resultOf(*q, QueryOutcome::NetworkError, std::nullopt));
   }
   in_flight_.clear();
+  for (TcpPool& pool : tcp_pools_) {
+    pool.connections.clear();  // they point to queries: gone before them
+    pool.backlog.clear();
+  }
   queries_.clear();
   sockets_v4_.clear();
   sockets_v6_.clear();

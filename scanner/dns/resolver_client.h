@@ -1,8 +1,10 @@
 // scanner/dns/resolver_client.h — the asynchronous client that asks the configured recursive
 // resolvers (never the system resolver) over UDP, falling back to TCP on truncation. It owns a
-// small pool of UDP sockets, one timer per query and at most one TCP connection per query, all on
-// the caller's libuv loop; message.h builds and parses every message. Each query ends in one
-// plain-value QueryResult, delivered exactly once, from the loop.
+// small pool of UDP sockets, one timer per query and, per resolver, a small pool of TCP
+// connections that carry several queries each (RFC 7766 section 6.2.1.1: pipelined, answered in
+// any order, matched by ID and question), all on the caller's libuv loop; message.h builds and
+// parses every message. Each query ends in one plain-value QueryResult, delivered exactly once,
+// from the loop.
 #pragma once
 
 #include "scanner/dns/message.h"
@@ -25,8 +27,16 @@ struct ClientOptions {
   unsigned timeout_ms = 2000;      // first UDP attempt; doubled on each retry (back-off)
   unsigned max_timeout_ms = 8000;  // cap of the back-off
   unsigned attempts = 3;           // UDP sends per query, rotating across the resolvers
-  unsigned tcp_timeout_ms = 4000;  // the whole TCP exchange after TC=1: connect, write, read
+  unsigned tcp_timeout_ms = 4000;  // the whole TCP exchange after TC=1: wait for a connection, connect, write, read
   unsigned sockets_per_family = 4; // UDP sockets per address family in use
+  // TCP connections per resolver at most. Queries beyond what they carry wait (within their
+  // tcp_timeout_ms) for one to free up.
+  unsigned tcp_connections_per_resolver = 4;
+  unsigned tcp_queries_per_connection = 64;  // pipelined on one connection at most
+  // A connection with nothing waiting is closed after this long (RFC 7766 section 6.2.3 asks
+  // clients to close idle connections, and servers close them anyway).
+  unsigned tcp_idle_timeout_ms = 10000;
+  int udp_receive_buffer = 4 << 20;     // bytes asked for each UDP socket's receive buffer
 };
 
 enum class QueryOutcome { Answered, Timeout, NetworkError };
@@ -39,7 +49,7 @@ struct QueryResult {
   std::string rcode = "TIMEOUT";
   uint64_t elapsed_ms = 0;   // from query() to the result
   unsigned attempts = 0;     // messages sent, UDP and TCP
-  bool tcp = false;          // the query was repeated over TCP after TC=1
+  bool tcp = false;          // the query was repeated over TCP after TC=1 (attempts counts a TCP retry)
   std::optional<ResolverAddress> resolver;  // the one that answered (or that TCP went to)
   // What went wrong, briefly, also on success when responses were ignored
   // ("1 response with another question ignored"); empty when nothing did.
@@ -51,6 +61,11 @@ struct QueryResult {
 // fail its checks are counted in that query's QueryResult::error instead.
 struct ClientStats {
   uint64_t unmatched_datagrams = 0;
+  // TCP messages with an ID no query waits for on that connection (a late answer to a query that
+  // timed out) or too short to carry one.
+  uint64_t unmatched_tcp_messages = 0;
+  uint64_t tcp_connections_opened = 0;  // connect() calls started
+  uint64_t tcp_queries = 0;             // queries written to a TCP connection, retries included
 };
 
 class ResolverClient {
@@ -79,6 +94,8 @@ class ResolverClient {
   // Defined in resolver_client.cc; named here only so that its libuv callbacks can reach them.
   struct Query;
   struct Socket;
+  struct TcpConnection;
+  struct TcpPool;
 
  private:
   friend struct ClientAccess;  // the libuv callbacks in resolver_client.cc
@@ -87,10 +104,29 @@ class ResolverClient {
   void armTimer(Query& q, uint64_t ms);
   void onTimer(Query& q);
   void onDatagram(Socket& socket, const uint8_t* data, size_t size, const sockaddr* from);
+  // A finished query's callback and result, detached from the client: delivering it touches no
+  // member, so a batch can be delivered even when one callback destroys the client.
+  struct Ending {
+    Callback done;
+    QueryResult result;
+  };
   void startTcp(Query& q);
-  void onTcpBytes(Query& q, const uint8_t* data, size_t size);
-  void onTcpFailure(Query& q, QueryOutcome outcome, std::string what);
+  void placeTcp(Query& q);
+  [[nodiscard]] TcpConnection* chooseConnection(size_t resolver, std::string& error);
+  [[nodiscard]] TcpConnection* openConnection(size_t resolver, std::string& error);
+  void assign(TcpConnection& conn, Query& q);
+  void writeQuery(TcpConnection& conn, Query& q);
+  void onTcpConnected(TcpConnection& conn, int status);
+  void onTcpBytes(TcpConnection& conn, const uint8_t* data, size_t size);
+  void onTcpTimer(TcpConnection& conn);
+  void failConnection(TcpConnection& conn, const std::string& what);
+  void deferFailure(TcpConnection& conn, std::string what);
+  void tidy(TcpConnection& conn);
+  void closeConnection(TcpConnection& conn);
+  void destroyConnection(TcpConnection& conn);
+  void pumpBacklog(size_t resolver);
   void finish(Query& q, QueryOutcome outcome, std::optional<Response> response);
+  [[nodiscard]] Ending detach(Query& q, QueryOutcome outcome, std::optional<Response> response);
   [[nodiscard]] Socket* pickSocket(bool ipv6, std::string& error);
   [[nodiscard]] QueryResult resultOf(Query& q, QueryOutcome outcome, std::optional<Response> response) const;
   [[nodiscard]] bool openSockets(bool ipv6, std::string& error);
@@ -112,8 +148,11 @@ class ResolverClient {
     size_t resolver;  // index into resolvers_: the answer must come from it
   };
   std::unordered_map<uint64_t, InFlightEntry> in_flight_;
+  std::vector<TcpPool> tcp_pools_;  // parallel to resolvers_
   ClientStats stats_;
-  std::vector<uint8_t> recv_buffer_;  // one datagram at a time: libuv allocates, then delivers
+  // One datagram or TCP read at a time: libuv allocates, then delivers; TCP bytes are copied out
+  // to their connection at once.
+  std::vector<uint8_t> recv_buffer_;
 };
 
 }  // namespace danescan::scanner::dns

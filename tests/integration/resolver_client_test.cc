@@ -1,6 +1,8 @@
 // ResolverClient against a scripted fake DNS server on 127.0.0.1 (a uv_udp_t and a uv_tcp_t on
 // the same port, in the client's own loop): answers, drops, wrong IDs and questions, garbage,
-// truncation and TCP fallback, rotation across resolvers, and closing with queries pending.
+// truncation and TCP fallback, rotation across resolvers, and closing with queries pending; and
+// the TCP connection pool: reuse, pipelining with answers out of order, servers that close
+// connections, idle timeouts.
 #include "scanner/dns/resolver_client.h"
 
 #include "scanner/loop/loop.h"
@@ -76,8 +78,25 @@ Bytes answerA(const Received& r, const std::string& address = "192.0.2.1") {
   return makeResponse(r.id, r.qname, LDNS_RR_TYPE_A, {r.qname + ". 300 IN A " + address});
 }
 
+// Sends `reply` on a TCP stream with its 2-byte length prefix.
+void sendFramed(uv_stream_t* stream, const Bytes& reply) {
+  struct WriteReq {
+    uv_write_t req;
+    Bytes bytes;
+  };
+  auto* req = new WriteReq{{}, Bytes(2 + reply.size())};
+  req->bytes[0] = static_cast<uint8_t>(reply.size() >> 8);
+  req->bytes[1] = static_cast<uint8_t>(reply.size());
+  std::copy(reply.begin(), reply.end(), req->bytes.begin() + 2);
+  req->req.data = req;
+  const uv_buf_t out = uv_buf_init(reinterpret_cast<char*>(req->bytes.data()), static_cast<unsigned>(req->bytes.size()));
+  if (uv_write(&req->req, stream, &out, 1, [](uv_write_t* w, int) { delete static_cast<WriteReq*>(w->data); }) != 0) delete req;
+}
+
 // The fake server. `udp` gets each UDP query (with its 0-based index) and returns the datagrams
-// to send back (none: the query is dropped); `tcp` returns the message for a TCP query.
+// to send back (none: the query is dropped); `tcp` returns the message for a TCP query (none: the
+// connection stays open, unanswered). A TCP connection carries any number of queries; the public
+// knobs below script how the server treats them.
 class FakeServer {
  public:
   using UdpScript = std::function<std::vector<Bytes>(const Received&, unsigned index)>;
@@ -98,7 +117,7 @@ class FakeServer {
       listener_ = loop::makeTcpBlock<uv_tcp_t>(loop, rc);
       uv_ip4_addr("127.0.0.1", port, &addr);
       if (uv_tcp_bind(listener_.get(), reinterpret_cast<const sockaddr*>(&addr), 0) == 0 &&
-          uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), 8, onConnection) == 0) {
+          uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), 64, onConnection) == 0) {
         port_ = port;
       }
     }
@@ -111,15 +130,31 @@ class FakeServer {
   [[nodiscard]] ResolverAddress address() const { return ResolverAddress{"127.0.0.1", port_, false}; }
   std::vector<Received> received;  // every query, UDP and TCP, in arrival order
 
+  // TCP knobs.
+  unsigned tcp_close_after = 0;  // > 0: after this many answers on a connection, shut it down (FIN)
+                                 // and ignore the queries still on it
+  unsigned tcp_hold_until = 0;   // > 0: keep answers until this many queries wait on the
+                                 // connection, then send them in reverse order
+  bool tcp_stray_first = false;  // with tcp_hold_until: before the answers, send one with an ID
+                                 // no query has and one with the last query's ID and another question
+  bool tcp_close_at_once = false;  // close each connection as soon as it is accepted
+  // What the server saw.
+  unsigned tcp_accepted = 0;
+  unsigned tcp_client_closed = 0;  // connections the client closed (EOF)
+
  private:
+  // Per-connection state, owned by the server (a Conn block must stay standard-layout).
+  struct ConnState {
+    Bytes in;
+    std::vector<Received> held;
+    unsigned answered = 0;
+    bool shut = false;
+  };
   struct Conn {
     uv_tcp_t tcp;
     FakeServer* server;
-    Bytes* in;  // owned by the server (in_buffers_)
-  };
-  struct WriteReq {
-    uv_write_t req;
-    Bytes bytes;
+    ConnState* state;
+    uv_shutdown_t shutdown;
   };
 
   static void onAlloc(uv_handle_t*, size_t, uv_buf_t* buf) {
@@ -141,33 +176,72 @@ class FakeServer {
     if (self == nullptr || status < 0) return;
     int rc = 0;
     auto conn = loop::makeTcpBlock<Conn>(listener->loop, rc);
-    self->in_buffers_.push_back(std::make_unique<Bytes>());
+    self->states_.push_back(std::make_unique<ConnState>());
     conn->server = self;
-    conn->in = self->in_buffers_.back().get();
+    conn->state = self->states_.back().get();
     conn->tcp.data = conn.get();
     auto* stream = reinterpret_cast<uv_stream_t*>(&conn->tcp);
-    if (uv_accept(listener, stream) == 0) uv_read_start(stream, onAlloc, onTcpRead);
+    if (uv_accept(listener, stream) != 0) return;  // `conn` closes its handle
+    ++self->tcp_accepted;
+    if (self->tcp_close_at_once) return;  // likewise: the client sees the connection closed
+    uv_read_start(stream, onAlloc, onTcpRead);
     self->conns_.push_back(std::move(conn));
   }
   static void onTcpRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     auto* conn = static_cast<Conn*>(stream->data);
-    if (conn == nullptr || nread <= 0) return;
-    Bytes& in = *conn->in;
-    in.insert(in.end(), buf->base, buf->base + nread);
-    if (in.size() < 2 || in.size() < 2u + (in[0] << 8 | in[1])) return;
-    Received r = parseQuery(in.data() + 2, in.size() - 2);
-    r.tcp = true;
-    in.clear();
-    conn->server->received.push_back(r);
-    if (!conn->server->tcp_script_) return;
-    const Bytes reply = conn->server->tcp_script_(r);
-    auto* req = new WriteReq{{}, Bytes(2 + reply.size())};
-    req->bytes[0] = static_cast<uint8_t>(reply.size() >> 8);
-    req->bytes[1] = static_cast<uint8_t>(reply.size());
-    std::copy(reply.begin(), reply.end(), req->bytes.begin() + 2);
-    req->req.data = req;
-    const uv_buf_t out = uv_buf_init(reinterpret_cast<char*>(req->bytes.data()), static_cast<unsigned>(req->bytes.size()));
-    uv_write(&req->req, stream, &out, 1, [](uv_write_t* w, int) { delete static_cast<WriteReq*>(w->data); });
+    if (conn == nullptr || nread == 0) return;
+    FakeServer* self = conn->server;
+    if (nread < 0) {
+      if (nread == UV_EOF) ++self->tcp_client_closed;
+      self->closeConn(conn);
+      return;
+    }
+    ConnState& st = *conn->state;
+    st.in.insert(st.in.end(), buf->base, buf->base + nread);
+    size_t offset = 0;
+    while (st.in.size() - offset >= 2 && st.in.size() - offset - 2 >= (size_t{st.in[offset]} << 8 | st.in[offset + 1])) {
+      const size_t length = size_t{st.in[offset]} << 8 | st.in[offset + 1];
+      Received r = parseQuery(st.in.data() + offset + 2, length);
+      offset += 2 + length;
+      r.tcp = true;
+      self->received.push_back(r);
+      if (st.shut || !self->tcp_script_) continue;
+      if (self->tcp_hold_until == 0) {
+        self->answer(conn, r);
+        continue;
+      }
+      st.held.push_back(r);
+      if (st.held.size() < self->tcp_hold_until) continue;
+      if (self->tcp_stray_first) {
+        Received stray = st.held.front();
+        do {
+          ++stray.id;
+        } while (std::any_of(st.held.begin(), st.held.end(), [&](const Received& h) { return h.id == stray.id; }));
+        sendFramed(stream, answerA(stray));
+        Received other = st.held.back();
+        other.qname = "other.example.test";
+        sendFramed(stream, answerA(other));
+      }
+      for (auto it = st.held.rbegin(); it != st.held.rend(); ++it) self->answer(conn, *it);
+      st.held.clear();
+    }
+    st.in.erase(st.in.begin(), st.in.begin() + static_cast<std::ptrdiff_t>(offset));
+  }
+  void answer(Conn* conn, const Received& r) {
+    ConnState& st = *conn->state;
+    if (st.shut) return;
+    auto* stream = reinterpret_cast<uv_stream_t*>(&conn->tcp);
+    sendFramed(stream, tcp_script_(r));
+    if (tcp_close_after != 0 && ++st.answered >= tcp_close_after) {
+      // A polite close: FIN after the answers written so far; the rest of the queries go
+      // unanswered, and the handle closes when the client closes its end.
+      st.shut = true;
+      uv_shutdown(&conn->shutdown, stream, [](uv_shutdown_t*, int) {});
+    }
+  }
+  void closeConn(Conn* conn) {
+    const auto it = std::find_if(conns_.begin(), conns_.end(), [&](const auto& c) { return c.get() == conn; });
+    if (it != conns_.end()) conns_.erase(it);
   }
 
   UdpScript udp_script_;
@@ -176,7 +250,7 @@ class FakeServer {
   uint16_t port_ = 0;
   loop::UdpPtr udp_;
   loop::HandlePtr<uv_tcp_t> listener_;
-  std::vector<std::unique_ptr<Bytes>> in_buffers_;
+  std::vector<std::unique_ptr<ConnState>> states_;
   std::vector<loop::HandlePtr<Conn>> conns_;
 };
 
@@ -474,6 +548,213 @@ TEST_F(ResolverClientTest, ConcurrentQueriesEachGetTheirOwnAnswer) {
   }
   ASSERT_TRUE(runUntil(loop_.get(), [&] { return got.size() == 20; }));
   for (const auto& [asked, owner] : got) EXPECT_EQ(asked, owner);
+}
+
+// The TCP connection pool. The UDP side always says TC=1; the TCP side answers TXT queries with
+// the query's own name as evidence, so a mismatched answer shows.
+const Question kTxtQuestion{"mx.example.test", 16};
+std::vector<Bytes> truncatedOverUdp(const Received& r, unsigned) { return {makeResponse(r.id, r.qname, LDNS_RR_TYPE_TXT, {}, true)}; }
+Bytes txtOfName(const Received& r) {
+  return makeResponse(r.id, r.qname, LDNS_RR_TYPE_TXT, {r.qname + ". 300 IN TXT \"" + r.qname + "\""});
+}
+
+struct Outcome {
+  std::string asked;
+  QueryResult result;
+};
+
+// Starts `n` TXT queries q0..q(n-1).example.test; their results land in `got` in completion order.
+void askMany(ResolverClient& client, int n, std::vector<Outcome>& got) {
+  for (int i = 0; i < n; ++i) {
+    const std::string name = "q" + std::to_string(i) + ".example.test";
+    client.query(Question{name, 16}, QueryOptions{}, [&got, name](QueryResult r) { got.push_back(Outcome{name, std::move(r)}); });
+  }
+}
+
+// Each query answered over TCP with its own answer.
+void expectOwnAnswers(const std::vector<Outcome>& got) {
+  for (const Outcome& o : got) {
+    EXPECT_EQ(o.result.outcome, QueryOutcome::Answered) << o.asked << ": " << o.result.error;
+    EXPECT_TRUE(o.result.tcp) << o.asked;
+    ASSERT_TRUE(o.result.response) << o.asked;
+    ASSERT_EQ(o.result.response->answer.size(), 1u) << o.asked;
+    EXPECT_EQ(o.result.response->answer[0].owner, o.asked);
+    EXPECT_EQ(o.result.response->answer[0].rdata, "\"" + o.asked + "\"");
+  }
+}
+
+TEST_F(ResolverClientTest, TcpQueriesShareAtMostFourConnectionsAndReuseThem) {
+  FakeServer server(loop_.get(), truncatedOverUdp, txtOfName);
+  ResolverClient client(loop_.get(), {server.address()}, fastOptions());  // 4 connections per resolver
+  std::vector<Outcome> got;
+  askMany(client, 10, got);
+  ASSERT_TRUE(runUntil(loop_.get(), [&] { return got.size() == 10; }));
+  expectOwnAnswers(got);
+  EXPECT_GE(server.tcp_accepted, 1u);
+  EXPECT_LE(server.tcp_accepted, 4u);
+  EXPECT_EQ(client.stats().tcp_connections_opened, server.tcp_accepted);
+  EXPECT_EQ(client.stats().tcp_queries, 10u);
+  EXPECT_EQ(std::count_if(server.received.begin(), server.received.end(), [](const Received& r) { return r.tcp; }), 10);
+
+  // Later queries take an idle connection: none is opened, none is closed.
+  const unsigned opened = server.tcp_accepted;
+  for (int i = 0; i < 3; ++i) {
+    calls_ = 0;
+    const QueryResult r = ask(client, Question{"late" + std::to_string(i) + ".example.test", 16});
+    EXPECT_EQ(r.outcome, QueryOutcome::Answered);
+    EXPECT_TRUE(r.tcp);
+    EXPECT_EQ(r.attempts, 2u);
+  }
+  EXPECT_EQ(server.tcp_accepted, opened);
+  EXPECT_EQ(client.stats().tcp_connections_opened, opened);
+  EXPECT_EQ(client.stats().tcp_queries, 13u);
+  EXPECT_EQ(server.tcp_client_closed, 0u);
+}
+
+TEST_F(ResolverClientTest, PipelinedAnswersOutOfOrderAreMatchedByIdAndQuestion) {
+  FakeServer server(loop_.get(), truncatedOverUdp, txtOfName);
+  server.tcp_hold_until = 5;  // all five on the connection, then answered last first
+  server.tcp_stray_first = true;
+  ClientOptions options = fastOptions();
+  options.tcp_connections_per_resolver = 1;
+  ResolverClient client(loop_.get(), {server.address()}, options);
+  std::vector<Outcome> got;
+  askMany(client, 5, got);
+  ASSERT_TRUE(runUntil(loop_.get(), [&] { return got.size() == 5; }));
+  expectOwnAnswers(got);
+  EXPECT_EQ(server.tcp_accepted, 1u);
+  EXPECT_EQ(client.stats().tcp_connections_opened, 1u);
+  EXPECT_EQ(client.stats().unmatched_tcp_messages, 1u);  // the stray ID
+  // The server answered in the reverse of the order it read the queries in.
+  std::vector<std::string> tcp_order;
+  for (const Received& r : server.received) {
+    if (r.tcp) tcp_order.push_back(r.qname);
+  }
+  ASSERT_EQ(tcp_order.size(), 5u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(got[i].asked, tcp_order[4 - i]);
+  // The wrong-question answer with the last query's ID was ignored, and said so.
+  EXPECT_EQ(got[0].result.error, "1 response with another question ignored");
+  for (size_t i = 1; i < 5; ++i) EXPECT_EQ(got[i].result.error, "");
+}
+
+TEST_F(ResolverClientTest, ServerClosingAfterEachAnswerStillAnswersEveryQuery) {
+  FakeServer server(loop_.get(), truncatedOverUdp, txtOfName);
+  server.tcp_close_after = 1;  // a server that allows no reuse
+  ResolverClient client(loop_.get(), {server.address()}, fastOptions());
+  std::vector<Outcome> got;
+  askMany(client, 10, got);
+  ASSERT_TRUE(runUntil(loop_.get(), [&] { return got.size() == 10; }));
+  expectOwnAnswers(got);
+  // One answer per connection: ten connections, each opened by the client, none lost.
+  EXPECT_EQ(server.tcp_accepted, 10u);
+  EXPECT_EQ(client.stats().tcp_connections_opened, 10u);
+  for (const Outcome& o : got) EXPECT_LE(o.result.attempts, 3u) << o.asked;  // UDP, at most two TCP
+  // Connections are closed once done: every one the server accepted ends.
+  ASSERT_TRUE(runUntil(loop_.get(), [&] { return server.tcp_client_closed == 10; }, 3000));
+}
+
+TEST_F(ResolverClientTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
+  FakeServer server(loop_.get(), truncatedOverUdp, txtOfName);
+  ClientOptions options = fastOptions();
+  options.tcp_idle_timeout_ms = 300;
+  ResolverClient client(loop_.get(), {server.address()}, options);
+  QueryResult r = ask(client, kTxtQuestion);  // runs 50 ms past the answer
+  EXPECT_EQ(r.outcome, QueryOutcome::Answered);
+  EXPECT_TRUE(r.tcp);
+  EXPECT_EQ(server.tcp_accepted, 1u);
+  EXPECT_EQ(server.tcp_client_closed, 0u);
+  const uint64_t start = uv_hrtime();
+  ASSERT_TRUE(runUntil(loop_.get(), [&] { return server.tcp_client_closed == 1; }, 3000));
+  const uint64_t waited_ms = (uv_hrtime() - start) / 1000000;
+  EXPECT_GE(waited_ms, 200u);  // 300 ms after the answer, 50 of which ask() already spent
+  EXPECT_LT(waited_ms, 2000u);
+
+  // The next query opens a new connection.
+  calls_ = 0;
+  r = ask(client, kTxtQuestion);
+  EXPECT_EQ(r.outcome, QueryOutcome::Answered);
+  EXPECT_EQ(server.tcp_accepted, 2u);
+  EXPECT_EQ(client.stats().tcp_connections_opened, 2u);
+}
+
+TEST_F(ResolverClientTest, ConnectionClosedWithoutAnswerIsRetriedOnceThenFails) {
+  FakeServer server(loop_.get(), truncatedOverUdp, txtOfName);
+  server.tcp_close_at_once = true;
+  ResolverClient client(loop_.get(), {server.address()}, fastOptions());
+  const QueryResult r = ask(client, kTxtQuestion);
+  EXPECT_EQ(r.outcome, QueryOutcome::NetworkError);
+  EXPECT_TRUE(r.tcp);
+  EXPECT_EQ(r.rcode, "TIMEOUT");
+  EXPECT_EQ(r.error.rfind("TCP: ", 0), 0u) << r.error;
+  EXPECT_LT(r.elapsed_ms, 500u);  // failed, not timed out
+  EXPECT_EQ(server.tcp_accepted, 2u);
+  EXPECT_EQ(client.stats().tcp_connections_opened, 2u);
+}
+
+TEST_F(ResolverClientTest, CallbackMayDestroyTheClientAmongPipelinedAnswers) {
+  FakeServer server(loop_.get(), truncatedOverUdp, txtOfName);
+  server.tcp_hold_until = 3;  // three answers back to back, usually in one read
+  ClientOptions options = fastOptions();
+  options.tcp_connections_per_resolver = 1;
+  auto client = std::make_unique<ResolverClient>(loop_.get(), std::vector<ResolverAddress>{server.address()}, options);
+  std::vector<std::string> seen;
+  for (int i = 0; i < 3; ++i) {
+    client->query(Question{"d" + std::to_string(i) + ".example.test", 16}, QueryOptions{}, [&](QueryResult r) {
+      seen.push_back(r.rcode + "/" + r.error);
+      client.reset();  // the first callback destroys it; the others must still arrive, once
+    });
+  }
+  ASSERT_TRUE(runUntil(loop_.get(), [&] { return seen.size() == 3; }));
+  runFor(loop_.get(), 100);
+  EXPECT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], "NOERROR/");
+}
+
+TEST_F(ResolverClientTest, CloseWithTcpQueriesQueuedForAConnectionCallsEachBackOnce) {
+  FakeServer server(loop_.get(), truncatedOverUdp);  // TCP accepted, never answered
+  ClientOptions options = fastOptions();
+  options.tcp_connections_per_resolver = 1;
+  options.tcp_queries_per_connection = 1;  // the second and third wait for room
+  ResolverClient client(loop_.get(), {server.address()}, options);
+  std::vector<Outcome> got;
+  askMany(client, 3, got);
+  ASSERT_TRUE(runUntil(loop_.get(), [&] {
+    return std::count_if(server.received.begin(), server.received.end(), [](const Received& r) { return r.tcp; }) == 1 &&
+           server.received.size() == 4;
+  }));
+  EXPECT_TRUE(got.empty());
+  client.close();
+  ASSERT_EQ(got.size(), 3u);
+  for (const Outcome& o : got) {
+    EXPECT_EQ(o.result.error, "client closed");
+    EXPECT_TRUE(o.result.tcp);
+  }
+  runFor(loop_.get(), 600);  // past the TCP timeout
+  EXPECT_EQ(got.size(), 3u);
+  EXPECT_EQ(server.tcp_accepted, 1u);
+}
+
+TEST_F(ResolverClientTest, QueuedTcpQueriesTimeOutWhenTheConnectionNeverFrees) {
+  FakeServer server(loop_.get(), truncatedOverUdp);  // TCP accepted, never answered
+  ClientOptions options = fastOptions();
+  options.tcp_connections_per_resolver = 1;
+  options.tcp_queries_per_connection = 1;
+  ResolverClient client(loop_.get(), {server.address()}, options);
+  std::vector<Outcome> got;
+  askMany(client, 3, got);
+  ASSERT_TRUE(runUntil(loop_.get(), [&] { return got.size() == 3; }));
+  EXPECT_EQ(got[0].result.error, "TCP: no answer within 500 ms");  // the one on the connection: first to time out
+  for (const Outcome& o : got) {
+    EXPECT_EQ(o.result.outcome, QueryOutcome::Timeout);
+    EXPECT_TRUE(o.result.error == "TCP: no answer within 500 ms" || o.result.error == "TCP: no connection free within 500 ms")
+        << o.result.error;
+  }
+  // A stuck connection takes no more queries; whether the queued ones reach a fresh connection
+  // before their own deadline depends on timer order, so only the bound is checked.
+  EXPECT_GE(server.tcp_accepted, 1u);
+  EXPECT_LE(client.stats().tcp_queries, 3u);
+  EXPECT_LE(client.stats().tcp_connections_opened, 3u);
+  EXPECT_EQ(client.pending(), 0u);
 }
 
 }  // namespace
