@@ -123,6 +123,7 @@ struct ResolverClient::Query {
   uint64_t started_ms = 0;
   size_t first_resolver = 0;
   unsigned udp_sends = 0;  // UDP attempts started (sent or failed to send)
+  size_t last_resolver = 0;  // that the latest UDP attempt went to
   unsigned sent = 0;       // messages that left, UDP and TCP
   bool fatal = false;      // a local error no retry can fix (the name cannot be encoded)
   std::string last_error;
@@ -140,6 +141,8 @@ struct ResolverClient::Query {
   unsigned ignored_question = 0;
   unsigned ignored_malformed = 0;
   unsigned ignored_source = 0;
+  unsigned refused = 0;    // REFUSED answers passed over for another resolver
+  unsigned timed_out = 0;  // UDP attempts that got no answer before the next one started
 };
 
 // One TCP connection to a resolver, carrying up to tcp_queries_per_connection queries at once.
@@ -265,6 +268,7 @@ ResolverClient::ResolverClient(uv_loop_t* loop, std::vector<ResolverAddress> res
                           : uv_ip4_addr(r.ip.c_str(), r.port, reinterpret_cast<sockaddr_in*>(&addr));
     if (rc != 0) addr.ss_family = AF_UNSPEC;  // sends to it fail with a NetworkError
     resolver_addrs_.push_back(addr);
+    health_.emplace_back();
   }
 }
 
@@ -348,8 +352,32 @@ ResolverClient::Socket* ResolverClient::pickSocket(bool ipv6, std::string& error
   return pool[randomId() % pool.size()].get();
 }
 
+// Several resolvers share the load and fail over. One that stopped answering (kDownAfter
+// timeouts in a row) is passed over for kDownMs while another is up, so that not every query
+// pays a timeout before its retry reaches a live resolver; afterwards it gets traffic again
+// and an answer clears its record.
+constexpr unsigned kDownAfter = 3;
+constexpr uint64_t kDownMs = 5000;
+
+size_t ResolverClient::pickResolver(const Query& q) const {
+  const size_t n = resolvers_.size();
+  const size_t wanted = (q.first_resolver + q.udp_sends) % n;
+  const uint64_t now = uv_now(loop_);
+  for (size_t step = 0; step < n; ++step) {
+    const size_t r = (wanted + step) % n;
+    if (health_[r].timeouts < kDownAfter || health_[r].down_until <= now) return r;
+  }
+  return wanted;  // every resolver is down: keep rotating
+}
+
+void ResolverClient::noteFailure(size_t resolver) {
+  Health& h = health_[resolver];
+  if (++h.timeouts >= kDownAfter) h.down_until = uv_now(loop_) + kDownMs;
+}
+
 void ResolverClient::startAttempt(Query& q) {
-  const size_t resolver = (q.first_resolver + q.udp_sends) % resolvers_.size();
+  const size_t resolver = pickResolver(q);
+  q.last_resolver = resolver;
   // Back-off: each retry waits twice as long as the one before, up to the cap.
   const uint64_t timeout = std::min<uint64_t>(uint64_t{options_.timeout_ms} << std::min(q.udp_sends, 16u), options_.max_timeout_ms);
   ++q.udp_sends;
@@ -425,10 +453,15 @@ void ResolverClient::onTimer(Query& q) {
                    std::to_string(options_.tcp_timeout_ms) + " ms";
     finish(q, QueryOutcome::Timeout, std::nullopt);
   } else if (q.udp_sends < options_.attempts) {
+    if (q.udp_sends > 0) {
+      noteFailure(q.last_resolver);
+      ++q.timed_out;
+    }
     startAttempt(q);
   } else if (q.sent == 0) {
     finish(q, QueryOutcome::NetworkError, std::nullopt);  // last_error says why nothing left
   } else {
+    if (q.udp_sends > 0) noteFailure(q.last_resolver);
     q.last_error = "no answer after " + std::to_string(q.udp_sends) + (q.udp_sends == 1 ? " attempt" : " attempts");
     finish(q, QueryOutcome::Timeout, std::nullopt);
   }
@@ -462,6 +495,25 @@ void ResolverClient::onDatagram(Socket& socket, const uint8_t* data, size_t size
   if (!sameQuestion(response->question, q.question)) {
     ++q.ignored_question;
     return;
+  }
+  // A resolver that refuses us says nothing about the name (RFC 1035 section 4.1.1: policy):
+  // while attempts remain, ask the next resolver, and count the refusal against the refuser's
+  // health. With one resolver, REFUSED stands; with none left, it stands only when no resolver
+  // timed out: otherwise the query timed out at the resolvers that would have answered.
+  if (response->rcode == 5 && resolvers_.size() > 1) {
+    noteFailure(resolver);
+    if (q.udp_sends < options_.attempts || q.timed_out > 0) {
+      ++q.refused;
+      if (q.udp_sends < options_.attempts) {
+        startAttempt(q);
+      } else {
+        q.last_error = "no answer after " + std::to_string(q.udp_sends) + " attempts";
+        finish(q, QueryOutcome::Timeout, std::nullopt);
+      }
+      return;
+    }
+  } else {
+    health_[resolver] = Health{};
   }
   q.resolver = resolver;
   if (response->truncated) {
@@ -733,6 +785,7 @@ QueryResult ResolverClient::resultOf(Query& q, QueryOutcome outcome, std::option
   if (q.resolver) result.resolver = resolvers_[*q.resolver];
   result.error = outcome == QueryOutcome::Answered ? std::string() : q.last_error;
   appendCount(result.error, q.ignored_question, "response with another question ignored", "responses with another question ignored");
+  appendCount(result.error, q.refused, "REFUSED answer passed over for another resolver", "REFUSED answers passed over for another resolver");
   appendCount(result.error, q.ignored_malformed, "malformed response ignored", "malformed responses ignored");
   appendCount(result.error, q.ignored_source, "response from an unexpected address ignored", "responses from an unexpected address ignored");
   return result;

@@ -134,6 +134,16 @@ class ResolverClient {
   uv_loop_t* loop_;
   std::vector<ResolverAddress> resolvers_;
   std::vector<sockaddr_storage> resolver_addrs_;  // resolved once, parallel to resolvers_
+  // Resolver health, parallel to resolvers_: consecutive failures (UDP timeouts, REFUSED), and
+  // until when (uv_now) a resolver that reached kDownAfter of them gets no first attempts while
+  // another is up.
+  struct Health {
+    unsigned timeouts = 0;
+    uint64_t down_until = 0;
+  };
+  std::vector<Health> health_;
+  [[nodiscard]] size_t pickResolver(const Query& q) const;
+  void noteFailure(size_t resolver);
   ClientOptions options_;
   bool closed_ = false;
   size_t next_resolver_ = 0;

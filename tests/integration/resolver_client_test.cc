@@ -462,6 +462,58 @@ TEST_F(ResolverClientTest, SecondResolverAnswersWhenFirstIsSilent) {
   EXPECT_EQ(good.received.size(), 1u);
 }
 
+Bytes refusedFor(const Received& r) {
+  Bytes reply = makeResponse(r.id, r.qname, LDNS_RR_TYPE_A, {});
+  reply[3] = static_cast<uint8_t>((reply[3] & 0xF0) | LDNS_RCODE_REFUSED);  // RCODE: low bits of octet 4
+  return reply;
+}
+
+TEST_F(ResolverClientTest, RefusedByOneResolverIsAskedOfTheNext) {
+  FakeServer refusing(loop_.get(), [](const Received& r, unsigned) { return std::vector<Bytes>{refusedFor(r)}; });
+  FakeServer good(loop_.get(), [](const Received& r, unsigned) { return std::vector<Bytes>{answerA(r)}; });
+  ResolverClient client(loop_.get(), {refusing.address(), good.address()}, fastOptions());
+  const QueryResult r = ask(client);
+  EXPECT_EQ(r.outcome, QueryOutcome::Answered);
+  EXPECT_EQ(r.rcode, "NOERROR");
+  EXPECT_EQ(r.resolver, good.address());
+  EXPECT_EQ(r.attempts, 2u);
+  EXPECT_EQ(r.error, "1 REFUSED answer passed over for another resolver");
+}
+
+TEST_F(ResolverClientTest, RefusedStandsWithOneResolverOrWhenEveryResolverRefuses) {
+  FakeServer refusing(loop_.get(), [](const Received& r, unsigned) { return std::vector<Bytes>{refusedFor(r)}; });
+  {
+    ResolverClient client(loop_.get(), {refusing.address()}, fastOptions());
+    const QueryResult r = ask(client);
+    EXPECT_EQ(r.rcode, "REFUSED");
+    EXPECT_EQ(r.attempts, 1u);
+  }
+  calls_ = 0;
+  FakeServer refusing_too(loop_.get(), [](const Received& r, unsigned) { return std::vector<Bytes>{refusedFor(r)}; });
+  ResolverClient client(loop_.get(), {refusing.address(), refusing_too.address()}, fastOptions());
+  const QueryResult r = ask(client);
+  EXPECT_EQ(r.rcode, "REFUSED");
+  EXPECT_EQ(r.attempts, 3u);  // every attempt used, then the last answer stands
+}
+
+TEST_F(ResolverClientTest, ADeadResolverIsPassedOverAfterThreeTimeouts) {
+  FakeServer silent(loop_.get(), [](const Received&, unsigned) { return std::vector<Bytes>{}; });
+  FakeServer good(loop_.get(), [](const Received& r, unsigned) { return std::vector<Bytes>{answerA(r)}; });
+  ResolverClient client(loop_.get(), {silent.address(), good.address()}, fastOptions());
+  // Queries start at the resolvers in turn: those starting at the silent one pay its timeout.
+  for (int i = 0; i < 6; ++i) {
+    calls_ = 0;
+    EXPECT_EQ(ask(client).outcome, QueryOutcome::Answered);
+  }
+  EXPECT_EQ(silent.received.size(), 3u);  // then it was marked down
+  for (int i = 0; i < 4; ++i) {
+    calls_ = 0;
+    const QueryResult r = ask(client);
+    EXPECT_EQ(r.attempts, 1u) << "query " << i << " went to the dead resolver first";
+  }
+  EXPECT_EQ(silent.received.size(), 3u);
+}
+
 TEST_F(ResolverClientTest, CloseWithQueryPendingCallsBackOnce) {
   FakeServer server(loop_.get(), [](const Received&, unsigned) { return std::vector<Bytes>{}; });
   ResolverClient client(loop_.get(), {server.address()}, fastOptions());
