@@ -21,19 +21,32 @@ struct ExportOptions {
 };
 
 int runExport(const ExportOptions& o) {
+  // --out is written beside its final name and renamed into place only when the export is
+  // complete: a failed export leaves an existing file as it was, never half-written or empty.
+  const std::string partial = o.out + ".partial";
   std::ofstream file;
   if (!o.out.empty()) {
-    file.open(o.out, std::ios::out | std::ios::trunc);
+    file.open(partial, std::ios::out | std::ios::trunc);
     if (!file) {
-      std::fprintf(stderr, "danescan export: cannot write '%s'\n", o.out.c_str());
+      std::fprintf(stderr, "danescan export: cannot write '%s'\n", partial.c_str());
       return kExitFailed;
     }
   }
   std::ostream& out = o.out.empty() ? std::cout : file;
   std::string error;
-  const bool ok = o.format == "csv" ? storage::exportCsv(o.db, out, error) : storage::exportJsonl(o.db, out, error);
+  bool ok = o.format == "csv" ? storage::exportCsv(o.db, out, error) : storage::exportJsonl(o.db, out, error);
   out.flush();
-  if (!ok || !out) {
+  ok = ok && out.good();
+  if (!o.out.empty()) {
+    file.close();
+    ok = ok && !file.fail();
+    if (ok && std::rename(partial.c_str(), o.out.c_str()) != 0) {
+      error = "cannot rename '" + partial + "' to '" + o.out + "'";
+      ok = false;
+    }
+    if (!ok) std::remove(partial.c_str());
+  }
+  if (!ok) {
     std::fprintf(stderr, "danescan export: %s\n", error.empty() ? "writing the output failed" : error.c_str());
     return kExitFailed;
   }

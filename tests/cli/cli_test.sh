@@ -48,6 +48,11 @@ printf 'a.example\n' >"$tmp/one.txt"
 expect scan-bad-db 1 'danescan scan: .*text\.db' -- "$bin" scan "$tmp/one.txt" --resolver 127.0.0.1:53 --db "$tmp/text.db"
 expect export-bad-db 1 'danescan export: ' -- "$bin" export --db "$tmp/text.db"
 expect export-missing-db 1 'danescan export: ' -- "$bin" export --db "$tmp/none.sqlite"
+# A failed export leaves an existing --out file as it was.
+echo keep >"$tmp/keep.jsonl"
+expect export-failure-keeps-out 1 'danescan export: ' -- "$bin" export --db "$tmp/none.sqlite" --out "$tmp/keep.jsonl"
+expect export-out-untouched 0 '^keep$' -- cat "$tmp/keep.jsonl"
+expect export-no-partial-left 0 '^0$' -- bash -c "ls '$tmp' | grep -c partial || true"
 expect merge-missing-shard 1 'danescan merge: ' -- "$bin" merge "$tmp/merged.sqlite" "$tmp/none.sqlite"
 
 # danescan list: normalisation, comments, CSV, invalid lines with file:line, duplicates, stdin.
