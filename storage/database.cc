@@ -196,6 +196,18 @@ Statement& Statement::bind(int index, std::string_view value) {
   return *this;
 }
 
+Statement& Statement::bindRef(int index, std::string_view value) {
+  const char* data = value.empty() ? "" : value.data();
+  if (sqlite3_bind_text(stmt_.get(), index, data, static_cast<int>(value.size()), SQLITE_STATIC) != SQLITE_OK) {
+    throw SqliteError(lastError(db_, "bind"));
+  }
+  return *this;
+}
+
+Statement& Statement::bindRef(int index, const std::optional<std::string>& value) {
+  return value ? bindRef(index, std::string_view(*value)) : bindNull(index);
+}
+
 Statement& Statement::bind(int index, const std::optional<std::string>& value) {
   return value ? bind(index, std::string_view(*value)) : bindNull(index);
 }

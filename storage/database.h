@@ -52,6 +52,13 @@ class Statement {
   Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
   Statement& bind(int index, const std::optional<std::string>& value);
   Statement& bindNull(int index);
+  // Binds text without copying it (SQLITE_STATIC): `value` must stay valid and unchanged until
+  // the statement has run, and every parameter bound this way must be bound again before the
+  // statement runs again (it keeps the pointer after the reset). For the writer's hot inserts,
+  // whose text lives in the record being written.
+  Statement& bindRef(int index, std::string_view value);
+  Statement& bindRef(int index, const std::string& value) { return bindRef(index, std::string_view(value)); }
+  Statement& bindRef(int index, const std::optional<std::string>& value);
 
   // SQLITE_ROW -> true, SQLITE_DONE -> false (and the statement is reset), otherwise throws.
   [[nodiscard]] bool step();

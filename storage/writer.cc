@@ -287,21 +287,24 @@ class Writer::Store {
       insert_query_.bind(1, *host_id).bindNull(2);
     else
       insert_query_.bindNull(1).bind(2, *domain_id);
+    // The record's text is bound in place (bindRef): it outlives run(), and every parameter is
+    // bound again for the next row. The EDE list is a temporary that lives as long.
+    const std::string ede = edeJson(q.ede);
     insert_query_.bind(3, static_cast<int64_t>(position))
-        .bind(4, q.purpose)
-        .bind(5, q.name)
+        .bindRef(4, q.purpose)
+        .bindRef(5, q.name)
         .bind(6, int64_t{q.type})
         .bind(7, int64_t{q.cd})
-        .bind(8, q.rcode)
+        .bindRef(8, q.rcode)
         .bind(9, int64_t{q.ad})
         .bind(10, int64_t{q.tcp})
-        .bind(11, edeJson(q.ede))
-        .bind(12, q.ede_text)
+        .bindRef(11, ede)
+        .bindRef(12, q.ede_text)
         .bind(13, int64_t{q.elapsed_ms})
         .bind(14, int64_t{q.attempts})
-        .bind(15, q.resolver)
-        .bind(16, q.answer)
-        .bind(17, q.error)
+        .bindRef(15, q.resolver)
+        .bindRef(16, q.answer)
+        .bindRef(17, q.error)
         .run();
   }
 

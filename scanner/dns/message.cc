@@ -4,6 +4,7 @@
 #include <ldns/ldns.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <memory>
 #include <set>
@@ -20,15 +21,39 @@ struct CDeleter {
 };
 using PktPtr = std::unique_ptr<ldns_pkt, CDeleter<&ldns_pkt_free>>;
 using CharPtr = std::unique_ptr<char, CDeleter<&std::free>>;
-using BytePtr = std::unique_ptr<uint8_t, CDeleter<&std::free>>;
 
 constexpr uint16_t kEdnsExtendedError = 15;  // RFC 8914
 
+using BufferPtr = std::unique_ptr<ldns_buffer, CDeleter<&ldns_buffer_free>>;
+
+// Appends the presentation form of `rdf` to `out` (names normalised), as ldns_rdf2str() would
+// give it. ldns_rdf2str() allocates a 64 KiB buffer (LDNS_MAX_PACKETSIZE) for every field and
+// shrinks it with realloc; a scan prints several fields per answer, so one buffer per thread is
+// reused instead (it grows on demand). A field ldns cannot print appends nothing.
+void appendRdfText(std::string& out, const ldns_rdf* rdf) {
+  // Names too are printed by ldns (the project's fixed point: ldns owns presentation), although
+  // its character-at-a-time printing is the largest cost left in parsing (bench/README.md).
+  thread_local BufferPtr buffer;
+  if (!buffer || ldns_buffer_status(buffer.get()) != LDNS_STATUS_OK) buffer.reset(ldns_buffer_new(256));
+  if (!buffer) return;
+  ldns_buffer_clear(buffer.get());
+  if (ldns_rdf2buffer_str(buffer.get(), rdf) != LDNS_STATUS_OK || ldns_buffer_status(buffer.get()) != LDNS_STATUS_OK) return;
+  const std::string_view text(reinterpret_cast<const char*>(ldns_buffer_begin(buffer.get())),
+                              ldns_buffer_position(buffer.get()));
+  if (ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME) {
+    out += text;
+    return;
+  }
+  const size_t start = out.size();
+  out += text.ends_with('.') ? text.substr(0, text.size() - 1) : text;
+  std::transform(out.begin() + static_cast<std::ptrdiff_t>(start), out.end(), out.begin() + static_cast<std::ptrdiff_t>(start),
+                 [](unsigned char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c); });
+}
+
 std::string rdfText(const ldns_rdf* rdf) {
-  CharPtr text(ldns_rdf2str(rdf));
-  if (!text) return {};
-  if (ldns_rdf_get_type(rdf) == LDNS_RDF_TYPE_DNAME) return normaliseOwner(text.get());
-  return text.get();
+  std::string out;
+  appendRdfText(out, rdf);
+  return out;
 }
 
 Record toRecord(const ldns_rr* rr) {
@@ -38,7 +63,7 @@ Record toRecord(const ldns_rr* rr) {
   out.ttl = ldns_rr_ttl(rr);
   for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
     if (i) out.rdata.push_back(' ');
-    out.rdata += rdfText(ldns_rr_rdf(rr, i));
+    appendRdfText(out.rdata, ldns_rr_rdf(rr, i));
   }
   return out;
 }
@@ -82,9 +107,23 @@ std::string normaliseOwner(std::string_view presentation) {
   return out;
 }
 
-std::string rrTypeName(uint16_t type) {
+namespace {
+
+std::string rrTypeNameUncached(uint16_t type) {
   CharPtr text(ldns_rr_type2str(static_cast<ldns_rr_type>(type)));
   return text ? std::string(text.get()) : "TYPE" + std::to_string(type);
+}
+
+}  // namespace
+
+std::string rrTypeName(uint16_t type) {
+  // Every answer record's type is printed into the evidence; ask ldns once per type.
+  static const std::array<std::string, 256> kLow = [] {
+    std::array<std::string, 256> names;
+    for (size_t t = 0; t < names.size(); ++t) names[t] = rrTypeNameUncached(static_cast<uint16_t>(t));
+    return names;
+  }();
+  return type < kLow.size() ? kLow[type] : rrTypeNameUncached(type);
 }
 
 std::string rcodeName(unsigned rcode) {
@@ -108,11 +147,21 @@ std::vector<uint8_t> buildQuery(uint16_t id, const Question& question, const Que
   ldns_pkt_set_cd(pkt.get(), options.checking_disabled);
   ldns_pkt_set_edns_udp_size(pkt.get(), options.udp_size);
   ldns_pkt_set_edns_do(pkt.get(), options.dnssec_ok);
-  uint8_t* wire = nullptr;
-  size_t size = 0;
-  if (ldns_pkt2wire(&wire, pkt.get(), &size) != LDNS_STATUS_OK) return {};
-  BytePtr owned(wire);
-  return std::vector<uint8_t>(wire, wire + size);
+  // ldns_pkt2wire() would allocate a 64 KiB buffer (LDNS_MAX_PACKETSIZE) per query and hand it
+  // over whole; one buffer per thread is reused instead.
+  thread_local BufferPtr buffer;
+  if (!buffer || ldns_buffer_status(buffer.get()) != LDNS_STATUS_OK) buffer.reset(ldns_buffer_new(512));
+  if (!buffer) return {};
+  ldns_buffer_clear(buffer.get());
+  // No compression tree (nullptr): a query holds one name, so there is nothing to compress, and
+  // building the tree (an rbtree node and label copies per name suffix) cost more than the rest
+  // of the encoding.
+  if (ldns_pkt2buffer_wire_compress(buffer.get(), pkt.get(), nullptr) != LDNS_STATUS_OK ||
+      ldns_buffer_status(buffer.get()) != LDNS_STATUS_OK) {
+    return {};
+  }
+  const uint8_t* wire = ldns_buffer_begin(buffer.get());
+  return std::vector<uint8_t>(wire, wire + ldns_buffer_position(buffer.get()));
 }
 
 std::string TlsaRecord::presentation() const {

@@ -160,8 +160,9 @@ class ResolverClient {
   std::unordered_map<uint64_t, InFlightEntry> in_flight_;
   std::vector<TcpPool> tcp_pools_;  // parallel to resolvers_
   ClientStats stats_;
-  // One datagram or TCP read at a time: libuv allocates, then delivers; TCP bytes are copied out
-  // to their connection at once.
+  // One recvmmsg() batch (datagrams in 64 KiB chunks, each handled before the next read) or one
+  // TCP read at a time: libuv allocates, then delivers; TCP bytes are copied out to their
+  // connection at once.
   std::vector<uint8_t> recv_buffer_;
 };
 

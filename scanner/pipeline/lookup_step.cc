@@ -1,5 +1,7 @@
 #include "scanner/pipeline/lookup_step.h"
 
+#include <charconv>
+
 namespace danescan::scanner::pipeline {
 
 storage::QueryRecord makeQueryRecord(const QueryRequest& request, const dns::QueryResult& result) {
@@ -23,9 +25,19 @@ storage::QueryRecord makeQueryRecord(const QueryRequest& request, const dns::Que
         q.ede_text += e.text;
       }
     }
+    size_t size = 0;
+    for (const dns::Record& rr : result.response->answer) size += rr.owner.size() + rr.rdata.size() + 32;
+    q.answer.reserve(size);
     for (const dns::Record& rr : result.response->answer) {
       if (!q.answer.empty()) q.answer += '\n';
-      q.answer += rr.owner + ". " + std::to_string(rr.ttl) + " IN " + dns::rrTypeName(rr.type) + ' ' + rr.rdata;
+      q.answer += rr.owner;
+      q.answer += ". ";
+      char ttl[16];
+      q.answer.append(ttl, static_cast<size_t>(std::to_chars(ttl, ttl + sizeof ttl, rr.ttl).ptr - ttl));
+      q.answer += " IN ";
+      q.answer += dns::rrTypeName(rr.type);
+      q.answer += ' ';
+      q.answer += rr.rdata;
     }
   }
   return q;

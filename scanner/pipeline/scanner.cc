@@ -12,6 +12,7 @@ struct Scanner::DomainJob {
   DomainLookup lookup;
   std::string source;
   uint64_t line = 0;
+  std::vector<std::pair<std::string, uint64_t>> hosts_received;  // host, generation of its lookup
 };
 
 struct Scanner::HostEntry {
@@ -82,6 +83,7 @@ void Scanner::stop() {
 
 void Scanner::abandon() {
   stopping_ = true;
+  unclaimed_queries_.clear();
   counters_.domains_abandoned += domains_.size();
   domains_.clear();
   counters_.domains_in_flight = 0;
@@ -154,7 +156,10 @@ void Scanner::wantHost(uint64_t job_id, const std::string& host) {
     if (entry.record) {
       touchLru(host);
       auto job = domains_.find(job_id);
-      if (job != domains_.end()) job->second->lookup.addHost(*entry.record);
+      if (job != domains_.end()) {
+        job->second->hosts_received.emplace_back(host, entry.generation);
+        job->second->lookup.addHost(*entry.record);
+      }
     } else {
       entry.waiting.push_back(job_id);
     }
@@ -195,6 +200,15 @@ void Scanner::hostFinished(const std::string& host) {
   HostEntry& entry = *hosts_.at(host);
   entry.record = entry.lookup->takeRecord();
   entry.lookup.reset();
+  // The evidence (every query of the lookup) goes to the first domain reported with this host,
+  // not into every copy: storage keeps a host's queries once, from the first record it sees
+  // (storage/writer.cc), and copying them into each of thousands of domains was a large part of
+  // a hot scan's CPU. See maybeFinishDomain().
+  const uint64_t generation = entry.generation;
+  if (!entry.record->queries.empty()) {
+    unclaimed_queries_[generation] = std::move(entry.record->queries);
+    entry.record->queries.clear();
+  }
   const storage::HostRecord record = *entry.record;  // the entry may be evicted below
   std::vector<uint64_t> waiting;
   waiting.swap(entry.waiting);
@@ -202,6 +216,7 @@ void Scanner::hostFinished(const std::string& host) {
   for (uint64_t job_id : waiting) {
     auto job = domains_.find(job_id);
     if (job == domains_.end()) continue;
+    job->second->hosts_received.emplace_back(host, generation);
     job->second->lookup.addHost(record);
     maybeFinishDomain(job_id);
   }
@@ -214,6 +229,19 @@ void Scanner::maybeFinishDomain(uint64_t job_id) {
   storage::DomainRecord record = it->second->lookup.takeRecord();
   record.source = std::move(it->second->source);
   record.line = it->second->line;
+  // Domains reach the sink, and so the writer, in this order: the first one reported with a
+  // host lookup's result carries its queries.
+  for (const auto& [host, generation] : it->second->hosts_received) {
+    auto queries = unclaimed_queries_.find(generation);
+    if (queries == unclaimed_queries_.end()) continue;
+    for (storage::HostRecord& h : record.mx) {
+      if (h.host == host && h.queries.empty()) {
+        h.queries = std::move(queries->second);
+        unclaimed_queries_.erase(queries);
+        break;
+      }
+    }
+  }
   domains_.erase(it);
   counters_.domains_in_flight = domains_.size();
   ++counters_.domains_done;

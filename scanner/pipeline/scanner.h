@@ -6,6 +6,8 @@
 // (name, type, CD) once, and caches finished host results for the run (LRU-bounded): the second
 // domain on a provider's host waits for, or reuses, the first lookup. Each finished domain goes
 // to the sink; `should_pause` (the writer's backlog) stops the pulling of new domains while true.
+// A host lookup's queries (HostRecord::queries) travel with the first domain reported with that
+// result only; later domains get the host without them (storage keeps them once per host).
 //
 // Stopping: stop() pulls no more domains and lets the domains in flight finish (their queries
 // are bounded by the client's timeouts), so everything reported to the sink is complete and
@@ -147,6 +149,8 @@ class Scanner {
   std::unordered_map<std::string, std::unique_ptr<HostEntry>> hosts_;
   std::list<std::string> lru_;  // finished hosts, oldest first
   uint64_t host_generation_ = 1;
+  // The queries of finished host lookups (by generation) that no reported domain carries yet.
+  std::unordered_map<uint64_t, std::vector<storage::QueryRecord>> unclaimed_queries_;
 
   std::unordered_map<std::string, std::unique_ptr<Pending>> pending_;  // by question key
   std::deque<std::string> queue_;                                      // keys waiting to be sent

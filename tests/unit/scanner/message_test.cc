@@ -7,6 +7,9 @@
 
 #include <cstdlib>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace danescan::scanner::dns {
 namespace {
@@ -153,6 +156,99 @@ TEST(ParseResponse, ReadsExtendedDnsErrors) {
   std::free(raw);
   const Response r = parseOk(with_ede);
   EXPECT_EQ(r.extended_errors, (std::vector<ExtendedError>{{6, "bad"}}));
+}
+
+// parseResponse() prints names itself (ldns prints them one vsnprintf() per byte); the text must
+// be what ldns_rdf2str() gives, normalised, for every byte a label can hold.
+TEST(ParseResponse, PrintsNamesExactlyAsLdnsDoes) {
+  std::srand(7);
+  const auto randomName = [] {
+    std::vector<uint8_t> wire;
+    const int labels = 1 + std::rand() % 4;
+    for (int l = 0; l < labels; ++l) {
+      const int len = 1 + std::rand() % 12;
+      wire.push_back(static_cast<uint8_t>(len));
+      for (int i = 0; i < len; ++i) {
+        // Half the bytes from the whole range (escapes, upper case, 8-bit), half printable.
+        wire.push_back(static_cast<uint8_t>(std::rand() % 2 ? std::rand() % 256 : 0x21 + std::rand() % 94));
+      }
+    }
+    wire.push_back(0);
+    return wire;
+  };
+  const auto expected = [](const ldns_rdf* rdf) {
+    char* text = ldns_rdf2str(rdf);
+    std::string out = normaliseOwner(text ? text : "");
+    std::free(text);
+    return out;
+  };
+  for (int round = 0; round < 200; ++round) {
+    ldns_pkt* raw = nullptr;
+    ASSERT_EQ(ldns_pkt_query_new_frm_str(&raw, "q.test.", LDNS_RR_TYPE_CNAME, LDNS_RR_CLASS_IN, LDNS_RD), LDNS_STATUS_OK);
+    PktPtr pkt(raw);
+    ldns_pkt_set_qr(pkt.get(), true);
+    std::vector<std::pair<std::string, std::string>> want;
+    for (int i = 0; i < 4; ++i) {
+      const auto owner = randomName();
+      const auto target = randomName();
+      ldns_rr* rr = ldns_rr_new();
+      ldns_rr_set_type(rr, LDNS_RR_TYPE_CNAME);
+      ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
+      ldns_rr_set_owner(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, owner.size(), owner.data()));
+      ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, target.size(), target.data()));
+      want.emplace_back(expected(ldns_rr_owner(rr)), expected(ldns_rr_rdf(rr, 0)));
+      ldns_pkt_push_rr(pkt.get(), LDNS_SECTION_ANSWER, rr);
+    }
+    uint8_t* wire = nullptr;
+    size_t size = 0;
+    ASSERT_EQ(ldns_pkt2wire(&wire, pkt.get(), &size), LDNS_STATUS_OK);
+    std::vector<uint8_t> bytes(wire, wire + size);
+    std::free(wire);
+    const Response r = parseOk(bytes);
+    ASSERT_EQ(r.answer.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(r.answer[i].owner, want[i].first);
+      EXPECT_EQ(r.answer[i].rdata, want[i].second);
+    }
+  }
+}
+
+// Every field of a signed answer prints as ldns prints it (RRSIG: type, numbers, times, signer,
+// base64), joined by spaces.
+TEST(ParseResponse, PrintsRdataAsLdnsDoes) {
+  const char* rrsig =
+      "mx.example.test. 3600 IN RRSIG A 13 3 3600 20270227011742 20261129001742 44158 Example.TEST. "
+      "kzEarSyApyFp4mvYZCAapFPY4rZu4qli957MBfz2RrUAMxZCy+HVs4ZqQp5iAv7Xw6Fi7QEfbCHFkxLoZTeGRg==";
+  const Response r = parseOk(makeResponse(1, "mx.example.test.", LDNS_RR_TYPE_A, 0,
+                                          {"mx.example.test. 60 IN A 192.0.2.1", rrsig,
+                                           "mx.example.test. 60 IN AAAA 2001:db8::1"}));
+  ASSERT_EQ(r.answer.size(), 3u);
+  // Field by field against ldns_rdf2str() of the same message.
+  const auto wire = makeResponse(1, "mx.example.test.", LDNS_RR_TYPE_A, 0,
+                                 {"mx.example.test. 60 IN A 192.0.2.1", rrsig, "mx.example.test. 60 IN AAAA 2001:db8::1",
+                                  "mx.example.test. 60 IN MX 10 Mail.Example.TEST.",
+                                  "_25._tcp.mx.example.test. 60 IN TLSA 3 1 1 ABCDEF0123",
+                                  "mx.example.test. 60 IN RRSIG TYPE65000 8 3 4294967295 20270227011742 "
+                                  "20261129001742 65535 example.test. AAAA"});
+  auto pkt = wireToPkt(wire);
+  const Response all = parseOk(wire);
+  ASSERT_EQ(all.answer.size(), 6u);
+  for (size_t i = 0; i < all.answer.size(); ++i) {
+    const ldns_rr* rr = ldns_rr_list_rr(ldns_pkt_answer(pkt.get()), i);
+    std::string want;
+    for (size_t f = 0; f < ldns_rr_rd_count(rr); ++f) {
+      char* text = ldns_rdf2str(ldns_rr_rdf(rr, f));
+      if (f) want += ' ';
+      want += ldns_rdf_get_type(ldns_rr_rdf(rr, f)) == LDNS_RDF_TYPE_DNAME ? normaliseOwner(text) : std::string(text);
+      std::free(text);
+    }
+    EXPECT_EQ(all.answer[i].rdata, want) << i;
+  }
+  EXPECT_EQ(r.answer[0].rdata, "192.0.2.1");
+  EXPECT_EQ(r.answer[1].rdata,
+            "A 13 3 3600 20270227011742 20261129001742 44158 example.test "
+            "kzEarSyApyFp4mvYZCAapFPY4rZu4qli957MBfz2RrUAMxZCy+HVs4ZqQp5iAv7Xw6Fi7QEfbCHFkxLoZTeGRg==");
+  EXPECT_EQ(r.answer[2].rdata, "2001:db8::1");
 }
 
 TEST(ParseResponse, RejectsQueriesAndGarbageWithoutCrashing) {
