@@ -20,6 +20,7 @@
 #include "scanner/dns/resolver_client.h"
 #include "scanner/loop/loop.h"
 #include "scanner/pipeline/scanner.h"
+#include "storage/json.h"
 #include "storage/reader.h"
 #include "storage/writer.h"
 
@@ -48,31 +49,28 @@ constexpr uint64_t kMaxBacklog = 5000;
 // Answers after which a resolver that never set AD is called non-validating.
 constexpr uint64_t kAdWarningAfter = 50;
 
-std::string jsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
+// The effective options, recorded with the run. storage's JSON writer escapes them, so a list
+// path with any bytes in it still gives valid JSON.
 std::string optionsJson(const ScanCommandOptions& o) {
-  std::string resolvers;
-  for (const auto& r : o.resolvers) resolvers += (resolvers.empty() ? "" : ",") + jsonString(r);
-  std::string lists;
-  for (const auto& l : o.lists) lists += (lists.empty() ? "" : ",") + jsonString(l);
-  return "{\"lists\":[" + lists + "],\"resolvers\":[" + resolvers + "],\"allow_special_addresses\":" +
-         (o.allow_special ? "true" : "false") + ",\"no_probe\":" + (o.no_probe ? "true" : "false") +
-         ",\"smtp_port\":" + std::to_string(o.smtp_port) + ",\"concurrency\":" + std::to_string(o.concurrency) +
-         ",\"qps\":" + std::to_string(o.qps) + ",\"timeout_ms\":" + std::to_string(o.timeout_ms) +
-         ",\"attempts\":" + std::to_string(o.attempts) + ",\"shard\":" + jsonString(o.shard) + "}";
+  std::string out;
+  storage::json::Writer w(out);
+  w.beginObject();
+  w.key("lists").beginArray();
+  for (const auto& l : o.lists) w.value(l);
+  w.endArray();
+  w.key("resolvers").beginArray();
+  for (const auto& r : o.resolvers) w.value(r);
+  w.endArray();
+  w.key("allow_special_addresses").value(o.allow_special);
+  w.key("no_probe").value(o.no_probe);
+  w.key("smtp_port").value(int64_t{o.smtp_port});
+  w.key("concurrency").value(int64_t{o.concurrency});
+  w.key("qps").raw(std::to_string(o.qps));
+  w.key("timeout_ms").value(int64_t{o.timeout_ms});
+  w.key("attempts").value(int64_t{o.attempts});
+  w.key("shard").value(o.shard);
+  w.endObject();
+  return out;
 }
 
 std::string formatDuration(double seconds) {

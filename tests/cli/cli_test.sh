@@ -55,6 +55,15 @@ expect export-out-untouched 0 '^keep$' -- cat "$tmp/keep.jsonl"
 expect export-no-partial-left 0 '^0$' -- bash -c "ls '$tmp' | grep -c partial || true"
 expect merge-missing-shard 1 'danescan merge: ' -- "$bin" merge "$tmp/merged.sqlite" "$tmp/none.sqlite"
 
+# The run records its options as JSON, escaped whatever the list's path holds. Nothing listens on
+# 127.0.0.1:9, so the one domain times out fast; the scan still completes (exit 0).
+printf 'a.example\n' >"$tmp/q\"uote.txt"
+expect scan-no-answer-completes 0 '' -- "$bin" scan "$tmp/q\"uote.txt" --resolver 127.0.0.1:9 --db "$tmp/opts.sqlite" --timeout 10 --attempts 1 --quiet
+expect run-options-json 0 'q"uote\.txt.*127\.0\.0\.1:9' -- /usr/bin/python3 -c "
+import json, sqlite3, sys
+o = json.loads(sqlite3.connect(sys.argv[1]).execute('SELECT options FROM runs').fetchone()[0])
+print(o['lists'][0], o['resolvers'][0], o['timeout_ms'], o['attempts'])" "$tmp/opts.sqlite"
+
 # danescan list: normalisation, comments, CSV, invalid lines with file:line, duplicates, stdin.
 printf '# a comment\nExample.COM.\n\n1,tranco.example\nbad..name\nexample.com\nbücher.example\n' >"$tmp/a.txt"
 expect list-names 0 '^example\.com tranco\.example xn--bcher-kva\.example $' -- bash -c "'$bin' list -q '$tmp/a.txt' | tr '\n' ' '"
