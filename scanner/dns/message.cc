@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <memory>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 namespace danescan::scanner::dns {
 namespace {
@@ -26,28 +28,51 @@ constexpr uint16_t kEdnsExtendedError = 15;  // RFC 8914
 
 using BufferPtr = std::unique_ptr<ldns_buffer, CDeleter<&ldns_buffer_free>>;
 
-// Appends the presentation form of `rdf` to `out` (names normalised), as ldns_rdf2str() would
-// give it. ldns_rdf2str() allocates a 64 KiB buffer (LDNS_MAX_PACKETSIZE) for every field and
-// shrinks it with realloc; a scan prints several fields per answer, so one buffer per thread is
-// reused instead (it grows on demand). A field ldns cannot print appends nothing.
-void appendRdfText(std::string& out, const ldns_rdf* rdf) {
-  // Names too are printed by ldns (the project's fixed point: ldns owns presentation), although
-  // its character-at-a-time printing is the largest cost left in parsing (bench/README.md).
+// Prints `rdf` with ldns into `out` as ldns_rdf2str() would, without its per-field allocation:
+// ldns_rdf2str() allocates a 64 KiB buffer (LDNS_MAX_PACKETSIZE) for every field and shrinks it
+// with realloc; a scan prints several fields per answer, so one buffer per thread is reused
+// instead (it grows on demand). A field ldns cannot print appends nothing.
+void appendLdnsText(std::string& out, const ldns_rdf* rdf) {
   thread_local BufferPtr buffer;
   if (!buffer || ldns_buffer_status(buffer.get()) != LDNS_STATUS_OK) buffer.reset(ldns_buffer_new(256));
   if (!buffer) return;
   ldns_buffer_clear(buffer.get());
   if (ldns_rdf2buffer_str(buffer.get(), rdf) != LDNS_STATUS_OK || ldns_buffer_status(buffer.get()) != LDNS_STATUS_OK) return;
-  const std::string_view text(reinterpret_cast<const char*>(ldns_buffer_begin(buffer.get())),
-                              ldns_buffer_position(buffer.get()));
+  out.append(reinterpret_cast<const char*>(ldns_buffer_begin(buffer.get())), ldns_buffer_position(buffer.get()));
+}
+
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// Appends the presentation form of `rdf` to `out`, names normalised (lower case, no trailing
+// dot). Names are printed by ldns (the project's fixed point: ldns owns presentation), which
+// prints them a character at a time through vsnprintf: the largest cost of parsing an answer.
+// The same few names come back in every answer (a record's owner is its RRSIG's owner and the
+// question; MX exchanges and signers are shared by thousands of domains), so each thread keeps
+// ldns's text of the names it met, keyed by their uncompressed wire form (ldns_wire2pkt has
+// already expanded compression pointers), bounded by emptying it when full.
+void appendRdfText(std::string& out, const ldns_rdf* rdf) {
   if (ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME) {
-    out += text;
+    appendLdnsText(out, rdf);
     return;
   }
-  const size_t start = out.size();
-  out += text.ends_with('.') ? text.substr(0, text.size() - 1) : text;
-  std::transform(out.begin() + static_cast<std::ptrdiff_t>(start), out.end(), out.begin() + static_cast<std::ptrdiff_t>(start),
+  constexpr size_t kMaxNames = 1 << 15;
+  thread_local std::unordered_map<std::string, std::string, NameHash, std::equal_to<>> names;
+  const std::string_view wire(reinterpret_cast<const char*>(ldns_rdf_data(rdf)), ldns_rdf_size(rdf));
+  if (auto it = names.find(wire); it != names.end()) {
+    out += it->second;
+    return;
+  }
+  std::string text;
+  appendLdnsText(text, rdf);
+  if (text.ends_with('.')) text.pop_back();
+  std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c); });
+  out += text;
+  if (names.size() >= kMaxNames) names.clear();
+  names.emplace(wire, std::move(text));
 }
 
 std::string rdfText(const ldns_rdf* rdf) {

@@ -158,8 +158,9 @@ TEST(ParseResponse, ReadsExtendedDnsErrors) {
   EXPECT_EQ(r.extended_errors, (std::vector<ExtendedError>{{6, "bad"}}));
 }
 
-// parseResponse() prints names itself (ldns prints them one vsnprintf() per byte); the text must
-// be what ldns_rdf2str() gives, normalised, for every byte a label can hold.
+// parseResponse() keeps the text ldns printed for each name it met (ldns prints one vsnprintf()
+// per byte); the text must be what ldns_rdf2str() gives, normalised, for every byte a label can
+// hold, whether printed now or remembered.
 TEST(ParseResponse, PrintsNamesExactlyAsLdnsDoes) {
   std::srand(7);
   const auto randomName = [] {
@@ -211,6 +212,41 @@ TEST(ParseResponse, PrintsNamesExactlyAsLdnsDoes) {
       EXPECT_EQ(r.answer[i].rdata, want[i].second);
     }
   }
+}
+
+// The remembered names are bounded (emptied when full): past that bound, names met before and
+// names that differ only in case or in one byte still print as ldns prints them.
+TEST(ParseResponse, RemembersNamesWithoutMixingThemUp) {
+  const auto response = [](const std::string& owner, const std::string& target) {
+    ldns_pkt* raw = nullptr;
+    EXPECT_EQ(ldns_pkt_query_new_frm_str(&raw, "q.test.", LDNS_RR_TYPE_CNAME, LDNS_RR_CLASS_IN, LDNS_RD), LDNS_STATUS_OK);
+    PktPtr pkt(raw);
+    ldns_pkt_set_qr(pkt.get(), true);
+    ldns_rr* rr = nullptr;
+    EXPECT_EQ(ldns_rr_new_frm_str(&rr, (owner + " 60 IN CNAME " + target).c_str(), 0, nullptr, nullptr), LDNS_STATUS_OK);
+    ldns_pkt_push_rr(pkt.get(), LDNS_SECTION_ANSWER, rr);
+    uint8_t* wire = nullptr;
+    size_t size = 0;
+    EXPECT_EQ(ldns_pkt2wire(&wire, pkt.get(), &size), LDNS_STATUS_OK);
+    std::vector<uint8_t> bytes(wire, wire + size);
+    std::free(wire);
+    return parseOk(bytes);
+  };
+  for (int round = 0; round < 2; ++round) {  // the second round meets every name again
+    for (int i = 0; i < 40000; i += 1 + (round ? 997 : 0)) {
+      const std::string n = std::to_string(i);
+      const Response r = response("Host" + n + ".Example.TEST.", "host" + n + "x.example.test.");
+      ASSERT_EQ(r.answer.size(), 1u);
+      ASSERT_EQ(r.answer[0].owner, "host" + n + ".example.test");
+      ASSERT_EQ(r.answer[0].rdata, "host" + n + "x.example.test");
+    }
+  }
+  const Response upper = response("A.B.TEST.", "a.b.test.");
+  EXPECT_EQ(upper.answer[0].owner, "a.b.test");
+  EXPECT_EQ(upper.answer[0].rdata, "a.b.test");
+  const Response other = response("a.c.test.", "a\\.b.test.");
+  EXPECT_EQ(other.answer[0].owner, "a.c.test");
+  EXPECT_EQ(other.answer[0].rdata, "a\\.b.test");
 }
 
 // Every field of a signed answer prints as ldns prints it (RRSIG: type, numbers, times, signer,
