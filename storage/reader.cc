@@ -77,8 +77,16 @@ class Reader::Impl {
               "SELECT at, usage, selector, mtype, data FROM tlsa_records WHERE host_id = ? ORDER BY at, position"),
         host_findings_(db_.get(), "SELECT code FROM host_findings WHERE host_id = ? ORDER BY position"),
         probes_(db_.get(),
-                "SELECT address, connected, starttls, tls_ok, dane, matched, error FROM probes "
-                "WHERE host_id = ? ORDER BY position"),
+                "SELECT address, connected, starttls, tls_ok, dane, matched, error, port, tlsa_base, "
+                "connect_outcome, connect_ms, greeting_outcome, greeting_ms, ehlo_outcome, ehlo_ms, "
+                "starttls_outcome, starttls_ms, handshake_outcome, handshake_ms, tls_version, cipher, "
+                "matched_depth, verify_result, verify_text, leaf_names_match, rate_limited, attempts, elapsed_ms, id "
+                "FROM probes WHERE host_id = ? ORDER BY position"),
+        certs_(db_.get(),
+               "SELECT sha256, spki_sha256, subject, issuer, key_type, key_bits, sans, not_before, not_after "
+               "FROM probe_certs WHERE probe_id = ? ORDER BY depth"),
+        // SANs are stored as a JSON array (reports read them with json_each); SQLite reads it back.
+        sans_(db_.get(), "SELECT value FROM json_each(?)"),
         host_queries_(db_.get(), std::string(kQueryColumns) + "WHERE host_id = ? ORDER BY position") {}
 
   sqlite3* db() const { return db_.get(); }
@@ -174,6 +182,23 @@ class Reader::Impl {
       p.dane = probes_.text(4);
       p.matched = probes_.optText(5);
       p.error = probes_.optText(6);
+      p.port = static_cast<uint16_t>(probes_.int64(7));
+      p.tlsa_base = probes_.text(8);
+      int column = 9;
+      for (ProbeStageRecord* stage : {&p.connect, &p.greeting, &p.ehlo, &p.starttls_stage, &p.handshake}) {
+        stage->outcome = probes_.text(column++);
+        stage->elapsed_ms = static_cast<uint32_t>(probes_.int64(column++));
+      }
+      p.tls_version = probes_.text(19);
+      p.cipher = probes_.text(20);
+      if (!probes_.isNull(21)) p.matched_depth = static_cast<int>(probes_.int64(21));
+      if (!probes_.isNull(22)) p.verify_code = probes_.int64(22);
+      p.verify_text = probes_.text(23);
+      if (!probes_.isNull(24)) p.leaf_names_match = probes_.int64(24) != 0;
+      p.rate_limited = probes_.int64(25) != 0;
+      p.attempts = static_cast<uint32_t>(probes_.int64(26));
+      p.elapsed_ms = static_cast<uint32_t>(probes_.int64(27));
+      if (detail == Detail::Full) p.chain = certificates(probes_.int64(28));
       h.probes.push_back(std::move(p));
     }
     if (detail == Detail::Full) {
@@ -184,10 +209,30 @@ class Reader::Impl {
     return hosts_.emplace(id, std::move(h)).first->second;
   }
 
+  std::vector<PeerCertRecord> certificates(int64_t probe_id) {
+    std::vector<PeerCertRecord> chain;
+    certs_.bind(1, probe_id);
+    while (certs_.step()) {
+      PeerCertRecord c;
+      c.sha256 = certs_.text(0);
+      c.spki_sha256 = certs_.text(1);
+      c.subject = certs_.text(2);
+      c.issuer = certs_.text(3);
+      c.key_type = certs_.text(4);
+      c.key_bits = static_cast<int>(certs_.int64(5));
+      sans_.bind(1, certs_.text(6));
+      while (sans_.step()) c.sans.push_back(sans_.text(0));
+      c.not_before = certs_.text(7);
+      c.not_after = certs_.text(8);
+      chain.push_back(std::move(c));
+    }
+    return chain;
+  }
+
   static constexpr size_t kHostCacheSize = 4096;
 
   DbPtr db_;  // declared first: destroyed after the statements
-  Statement domains_, rows_, mx_, findings_, domain_queries_, host_, chain_, addresses_, tlsa_, host_findings_, probes_,
+  Statement domains_, rows_, mx_, findings_, domain_queries_, host_, chain_, addresses_, tlsa_, host_findings_, probes_, certs_, sans_,
       host_queries_;
   std::unordered_map<int64_t, HostRecord> hosts_;
 };

@@ -35,15 +35,52 @@ struct QueryRecord {
   bool operator==(const QueryRecord&) const = default;
 };
 
-// One SMTP/TLS probe of one address (filled by the TLS-probe issue; empty until then).
+// One stage of a probe (connect, greeting, EHLO, STARTTLS, TLS handshake).
+struct ProbeStageRecord {
+  std::string outcome;      // "" not reached, "ok", "timeout", "refused", "not-offered", "rejected",
+                            // "too-long", "garbage", "closed", "error" (details in ProbeRecord::error)
+  uint32_t elapsed_ms = 0;  // from the start of this stage to its outcome
+  bool operator==(const ProbeStageRecord&) const = default;
+};
+
+// One certificate of the chain the peer presented (leaf first).
+struct PeerCertRecord {
+  std::string sha256;       // SHA-256 of the DER certificate, lower-case hex (TLSA x 0 1)
+  std::string spki_sha256;  // SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex (TLSA x 1 1)
+  std::string subject;      // RFC 2253
+  std::string issuer;       // RFC 2253
+  std::string key_type;     // "RSA", "EC", "ED25519", ... (OpenSSL's short name of the key type)
+  int key_bits = 0;         // EVP_PKEY_get_bits
+  std::vector<std::string> sans;  // "DNS:name", "IP:addr"
+  std::string not_before;   // ISO 8601 UTC, "2026-01-31T12:00:00Z"
+  std::string not_after;
+  bool operator==(const PeerCertRecord&) const = default;
+};
+
+// One SMTP/TLS probe of one address: the contract's probe object, then the evidence behind it.
 struct ProbeRecord {
   std::string address;
-  bool connected = false;
-  bool starttls = false;
-  bool tls_ok = false;
+  bool connected = false;    // TCP connection and a 220 greeting
+  bool starttls = false;     // offered in the EHLO reply
+  bool tls_ok = false;       // the handshake completed
   std::string dane = "n/a";  // pass, fail, n/a
-  std::optional<std::string> matched;
+  std::optional<std::string> matched;  // "U S M hex" of the TLSA record that authenticated the peer
   std::optional<std::string> error;
+
+  // Evidence beyond the contract.
+  uint16_t port = 25;
+  std::string tlsa_base;     // SNI and DANE base domain
+  ProbeStageRecord connect, greeting, ehlo, starttls_stage, handshake;
+  std::string tls_version;   // "TLSv1.3"
+  std::string cipher;        // OpenSSL's name
+  std::vector<PeerCertRecord> chain;
+  std::optional<int> matched_depth;   // 0: the leaf (DANE-EE), > 0: the trust anchor's depth
+  std::optional<int64_t> verify_code; // SSL_get_verify_result (X509_V_OK = 0), when the handshake completed
+  std::string verify_text;            // X509_verify_cert_error_string
+  std::optional<bool> leaf_names_match;  // the leaf names a reference identifier (X509_check_host)
+  bool rate_limited = false;  // a 421 reply was seen (on any attempt)
+  uint32_t attempts = 0;      // connections made for this record (2 after a 421 retry)
+  uint32_t elapsed_ms = 0;    // the last attempt, from start to close
   bool operator==(const ProbeRecord&) const = default;
 };
 

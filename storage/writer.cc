@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "storage/database.h"
+#include "storage/json.h"
 
 namespace danescan::storage {
 namespace {
@@ -133,7 +134,14 @@ class Writer::Store {
         insert_host_finding_(db_.get(), "INSERT INTO host_findings(host_id, position, code) VALUES (?,?,?)"),
         insert_probe_(db_.get(),
                       "INSERT INTO probes(host_id, position, address, connected, starttls, tls_ok, dane, matched, "
-                      "error) VALUES (?,?,?,?,?,?,?,?,?)"),
+                      "error, port, tlsa_base, connect_outcome, connect_ms, greeting_outcome, greeting_ms, "
+                      "ehlo_outcome, ehlo_ms, starttls_outcome, starttls_ms, handshake_outcome, handshake_ms, "
+                      "tls_version, cipher, matched_depth, verify_result, verify_text, leaf_names_match, "
+                      "rate_limited, attempts, elapsed_ms) "
+                      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+        insert_cert_(db_.get(),
+                     "INSERT INTO probe_certs(probe_id, depth, sha256, spki_sha256, subject, issuer, key_type, "
+                     "key_bits, sans, not_before, not_after) VALUES (?,?,?,?,?,?,?,?,?,?,?)"),
         insert_mx_(db_.get(), "INSERT INTO mx(domain_id, position, host_id, preference) VALUES (?,?,?,?)"),
         insert_finding_(db_.get(), "INSERT INTO findings(domain_id, position, code, host_id) VALUES (?,?,?,?)"),
         insert_query_(db_.get(),
@@ -251,21 +259,50 @@ class Writer::Store {
     for (size_t i = 0; i < h.host_findings.size(); ++i) {
       insert_host_finding_.bind(1, id).bind(2, static_cast<int64_t>(i)).bind(3, h.host_findings[i]).run();
     }
-    for (size_t i = 0; i < h.probes.size(); ++i) {
-      const auto& p = h.probes[i];
-      insert_probe_.bind(1, id)
-          .bind(2, static_cast<int64_t>(i))
-          .bind(3, p.address)
-          .bind(4, int64_t{p.connected})
-          .bind(5, int64_t{p.starttls})
-          .bind(6, int64_t{p.tls_ok})
-          .bind(7, p.dane)
-          .bind(8, p.matched)
-          .bind(9, p.error)
-          .run();
-    }
+    for (size_t i = 0; i < h.probes.size(); ++i) writeProbe(id, i, h.probes[i]);
     for (size_t i = 0; i < h.queries.size(); ++i) writeQuery(id, std::nullopt, i, h.queries[i]);
     return id;
+  }
+
+  void writeProbe(int64_t host_id, size_t position, const ProbeRecord& p) {
+    Statement& s = insert_probe_;
+    s.bind(1, host_id).bind(2, static_cast<int64_t>(position)).bind(3, p.address);
+    s.bind(4, int64_t{p.connected}).bind(5, int64_t{p.starttls}).bind(6, int64_t{p.tls_ok});
+    s.bind(7, p.dane).bind(8, p.matched).bind(9, p.error).bind(10, int64_t{p.port}).bind(11, p.tlsa_base);
+    int column = 12;  // the stages' outcome and time, in the schema's order
+    for (const ProbeStageRecord* stage : {&p.connect, &p.greeting, &p.ehlo, &p.starttls_stage, &p.handshake}) {
+      s.bind(column, stage->outcome);
+      s.bind(column + 1, int64_t{stage->elapsed_ms});
+      column += 2;
+    }
+    s.bind(22, p.tls_version).bind(23, p.cipher);
+    if (p.matched_depth) s.bind(24, int64_t{*p.matched_depth}); else s.bindNull(24);
+    if (p.verify_code) s.bind(25, *p.verify_code); else s.bindNull(25);
+    s.bind(26, p.verify_text);
+    if (p.leaf_names_match) s.bind(27, int64_t{*p.leaf_names_match}); else s.bindNull(27);
+    s.bind(28, int64_t{p.rate_limited}).bind(29, int64_t{p.attempts}).bind(30, int64_t{p.elapsed_ms});
+    s.run();
+    const int64_t probe_id = sqlite3_last_insert_rowid(db());
+    for (size_t depth = 0; depth < p.chain.size(); ++depth) {
+      const PeerCertRecord& c = p.chain[depth];
+      std::string sans;
+      json::Writer w(sans);
+      w.beginArray();
+      for (const std::string& san : c.sans) w.value(san);
+      w.endArray();
+      insert_cert_.bind(1, probe_id)
+          .bind(2, static_cast<int64_t>(depth))
+          .bind(3, c.sha256)
+          .bind(4, c.spki_sha256)
+          .bind(5, c.subject)
+          .bind(6, c.issuer)
+          .bind(7, c.key_type)
+          .bind(8, int64_t{c.key_bits})
+          .bind(9, sans)
+          .bind(10, c.not_before)
+          .bind(11, c.not_after)
+          .run();
+    }
   }
 
   void writeTlsa(int64_t host_id, std::string_view at, const std::vector<std::string>& records) {
@@ -312,7 +349,7 @@ class Writer::Store {
 
   DbPtr db_;  // declared first: destroyed after the statements
   Statement insert_domain_, find_host_, insert_host_, insert_chain_, insert_address_, insert_tlsa_,
-      insert_host_finding_, insert_probe_, insert_mx_, insert_finding_, insert_query_;
+      insert_host_finding_, insert_probe_, insert_cert_, insert_mx_, insert_finding_, insert_query_;
   std::unordered_map<std::string, int64_t> host_ids_;  // name + fingerprint -> hosts.id
 };
 

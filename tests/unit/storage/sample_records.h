@@ -140,6 +140,26 @@ inline std::vector<DomainRecord> sampleRecords() {
       p.connected = p.starttls = p.tls_ok = true;
       p.dane = "pass";
       p.matched = h.tlsa[0];
+      // The evidence: every stage, the TLS parameters, a two-certificate chain.
+      p.port = 25;
+      p.tlsa_base = "mx.dane.example";
+      p.connect = {"ok", 1};
+      p.greeting = {"ok", 2};
+      p.ehlo = {"ok", 3};
+      p.starttls_stage = {"ok", 4};
+      p.handshake = {"ok", 5};
+      p.tls_version = "TLSv1.3";
+      p.cipher = "TLS_AES_256_GCM_SHA384";
+      p.matched_depth = 0;
+      p.verify_code = 0;
+      p.verify_text = "ok";
+      p.leaf_names_match = address == "192.0.2.1";
+      p.attempts = 1;
+      p.elapsed_ms = 17;
+      PeerCertRecord leaf{"aa", "bb", "CN=mx.dane.example", "CN=Lab CA", "EC", 256,
+                          {"DNS:mx.dane.example", "IP:192.0.2.1"}, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"};
+      PeerCertRecord ca{"cc", "dd", "CN=Lab CA", "CN=Lab CA", "RSA", 2048, {}, "2025-01-01T00:00:00Z", "2035-01-01T00:00:00Z"};
+      p.chain = {leaf, ca};
       h.probes.push_back(p);
     }
     h.queries = {query("a", h.host, 1, "NOERROR", true), query("aaaa", h.host, 28, "NOERROR", true),
@@ -189,6 +209,9 @@ inline std::vector<DomainRecord> sampleRecords() {
     p.connected = p.starttls = true;
     p.dane = "fail";
     p.error = std::string("421 \"busy\"\\ now\nbye\t\x01 caf\xc3\xa9 \xff\xfe end");
+    p.handshake = {"error", 40};
+    p.rate_limited = true;
+    p.attempts = 2;
     h.probes = {p};
     h.host_findings = {"tls-handshake-failure"};
     h.queries = {query("a", h.host, 1, "NOERROR", true)};

@@ -67,7 +67,7 @@ TEST(WriterTest, RecordsComeBackAsSubmitted) {
   for (size_t i = 0; i < records.size(); ++i) EXPECT_EQ(back[i], records[i]) << records[i].domain;
 
   EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM runs WHERE status = 'completed' AND finished_at IS NOT NULL"), 1);
-  EXPECT_EQ(sqlInt(path, "PRAGMA user_version"), 1);
+  EXPECT_EQ(sqlInt(path, "PRAGMA user_version"), 2);  // 2: probe evidence and probe_certs
 }
 
 TEST(WriterTest, ContractDetailLeavesQueriesOut) {
@@ -79,8 +79,14 @@ TEST(WriterTest, ContractDetailLeavesQueriesOut) {
   writer->finish(true);
   for (const auto& d : readAll(path, Reader::Detail::Contract)) {
     EXPECT_TRUE(d.queries.empty());
-    for (const auto& h : d.mx) EXPECT_TRUE(h.queries.empty());
+    for (const auto& h : d.mx) {
+      EXPECT_TRUE(h.queries.empty());
+      for (const auto& p : h.probes) EXPECT_TRUE(p.chain.empty()) << "certificates are evidence, not contract";
+    }
   }
+  // The certificates are there for a full read, one row each, SANs as a JSON array.
+  EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM probe_certs"), 4);
+  EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM probe_certs, json_each(probe_certs.sans) WHERE value = 'DNS:mx.dane.example'"), 2);
 }
 
 TEST(WriterTest, SharedHostIsStoredOnceWithItsQueriesOnce) {
