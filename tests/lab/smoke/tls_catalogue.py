@@ -130,10 +130,20 @@ def digest(pem, selector, mtype):
 
 def matches(chain, records):
     """The published records that match the presented chain: usage 3 and 1 the leaf, others
-    any certificate of the chain; the digest uses the placeholder's selector and type."""
+    any certificate of the chain; the digest uses the placeholder's selector and type. Digest
+    agility (RFC 7671 section 9), as OpenSSL and Postfix apply it: of the records with one usage
+    and selector, only those of the strongest matching type published count (OpenSSL's default
+    ordinals: full value 0, SHA-256 1, SHA-512 2)."""
+    strength = {0: 0, 1: 1, 2: 2}
+    best = {}
+    for usage, s, m, data in records:
+        if s is not None and m in strength:
+            best[usage, s] = max(best.get((usage, s), -1), strength[m])
     out = []
     for usage, s, m, data in records:
         if s is None:
+            continue
+        if m in strength and strength[m] < best[usage, s]:
             continue
         candidates = chain[:1] if usage in (1, 3) else chain
         if any(digest(pem, s, m) == data for pem in candidates):
