@@ -1,0 +1,34 @@
+// scanner/pipeline/probe_state.h — a host's DANE state and TLS findings from its probe records
+// (../shared/contract/export-jsonl.md, tests/lab/README.md "Decisions the catalogue encodes"),
+// as a pure function. For a host with usable TLSA records:
+//   pass         every reachable address (TCP + 220 greeting) authenticated;
+//   fail         some reachable address did not (no STARTTLS, handshake failure, no TLSA match,
+//                a DANE-TA chain failing on names or dates, an EHLO that never completed);
+//   unreachable  no address was reachable, or there is no address (no probes).
+// Findings: tlsa-mismatch (the chain matched no record: X509_V_ERR_DANE_NO_MATCH),
+// no-starttls-with-tlsa (a complete EHLO reply without STARTTLS; not for a stalled or oversized
+// one), tls-handshake-failure (STARTTLS offered, TLS not completed), dane-ee-name-mismatch-only
+// (DANE-EE matched and the leaf names none of the reference identifiers), smtp-rate-limited.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scanner/pipeline/verdict.h"
+#include "storage/records.h"
+
+namespace danescan::scanner::pipeline {
+
+struct ProbeOutcome {
+  std::optional<HostState> state;     // Pass, Fail or Unreachable; nullopt without usable TLSA
+  std::vector<std::string> findings;  // sorted, unique
+  bool operator==(const ProbeOutcome&) const = default;
+};
+
+// `usable_tlsa`: the host's TLSA RRset has a usable record (its probes then have dane pass or
+// fail). Without it (opportunistic probes, --probe-all) there is no state, and only the findings
+// that do not depend on TLSA are given (tls-handshake-failure, smtp-rate-limited).
+[[nodiscard]] ProbeOutcome probeOutcome(const std::vector<storage::ProbeRecord>& probes, bool usable_tlsa);
+
+}  // namespace danescan::scanner::pipeline
