@@ -20,6 +20,7 @@
 #include "scanner/dns/resolver_client.h"
 #include "scanner/loop/loop.h"
 #include "scanner/pipeline/scanner.h"
+#include "scanner/tls/prober.h"
 #include "storage/json.h"
 #include "storage/reader.h"
 #include "storage/writer.h"
@@ -34,6 +35,14 @@ struct ScanCommandOptions {
   bool allow_special = false;
   bool no_probe = false;
   int smtp_port = 25;
+  bool probe_all = false;
+  unsigned tls_concurrency = 64;
+  unsigned per_address = 2;
+  std::string ehlo_name = "danescan.invalid";
+  unsigned connect_timeout_ms = 10000;
+  unsigned stage_timeout_ms = 30000;
+  unsigned probe_deadline_ms = 60000;
+  unsigned retry_delay_ms = 30000;
   unsigned concurrency = 256;
   double qps = 0;
   unsigned timeout_ms = 2000;
@@ -64,6 +73,14 @@ std::string optionsJson(const ScanCommandOptions& o) {
   w.key("allow_special_addresses").value(o.allow_special);
   w.key("no_probe").value(o.no_probe);
   w.key("smtp_port").value(int64_t{o.smtp_port});
+  w.key("probe_all").value(o.probe_all);
+  w.key("tls_concurrency").value(int64_t{o.tls_concurrency});
+  w.key("per_address").value(int64_t{o.per_address});
+  w.key("ehlo_name").value(o.ehlo_name);
+  w.key("connect_timeout_ms").value(int64_t{o.connect_timeout_ms});
+  w.key("stage_timeout_ms").value(int64_t{o.stage_timeout_ms});
+  w.key("probe_deadline_ms").value(int64_t{o.probe_deadline_ms});
+  w.key("retry_delay_ms").value(int64_t{o.retry_delay_ms});
   w.key("concurrency").value(int64_t{o.concurrency});
   w.key("qps").raw(std::to_string(o.qps));
   w.key("timeout_ms").value(int64_t{o.timeout_ms});
@@ -104,10 +121,15 @@ class Progress {
       of_total = "/" + std::to_string(total);
       if (rate > 0 && total > c.domains_done) eta = " · ETA " + formatDuration(static_cast<double>(total - c.domains_done) / rate);
     }
+    std::string probes;
+    if (c.probes_requested > 0) {
+      probes = " · " + std::to_string(c.probes_done) + " probes (" + std::to_string(c.probes_failed) + " not authenticated, " +
+               std::to_string(c.probes_requested - c.probes_done) + " in flight)";
+    }
     std::fprintf(stderr, "%sdanescan scan: %" PRIu64 "%s domains · %.0f domains/s · %.0f queries/s · %zu in flight · %" PRIu64
-                         " failed queries · %s%s%s",
+                         " failed queries%s · %s%s%s",
                  tty_ && !final ? "\r\033[K" : "", c.domains_done, of_total.c_str(), rate, qrate, c.queries_in_flight,
-                 c.queries_failed, formatDuration(elapsed).c_str(), eta.c_str(), tty_ && !final ? "" : "\n");
+                 c.queries_failed, probes.c_str(), formatDuration(elapsed).c_str(), eta.c_str(), tty_ && !final ? "" : "\n");
     std::fflush(stderr);
   }
   void clearLine() {
@@ -183,11 +205,24 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   scan_options.qps = o.qps;
   scan_options.allow_special_addresses = o.allow_special;
   scan_options.no_probe = o.no_probe;
+  scan_options.probe_all = o.probe_all;
+  scan_options.smtp_port = static_cast<uint16_t>(o.smtp_port);
+
+  scanner::tls::ProberOptions prober_options;
+  prober_options.probe.ehlo_name = o.ehlo_name;
+  prober_options.probe.connect_timeout_ms = o.connect_timeout_ms;
+  prober_options.probe.stage_timeout_ms = o.stage_timeout_ms;
+  prober_options.probe.deadline_ms = o.probe_deadline_ms;
+  prober_options.tls_concurrency = o.tls_concurrency;
+  prober_options.per_address = o.per_address;
+  prober_options.retry_delay_ms = o.retry_delay_ms;
+  scanner::tls::Prober prober(loop.get(), prober_options);
 
   scanner::pipeline::Scanner scanner(
       loop.get(), scan_options, scanner::pipeline::makeResolverTransport(client), stream,
       [&writer](storage::DomainRecord&& record) { writer->submit(std::move(record)); },
-      [&writer] { return writer->backlog() > kMaxBacklog; });
+      [&writer] { return writer->backlog() > kMaxBacklog; },
+      o.no_probe ? scanner::pipeline::Scanner::ProbeTransport{} : scanner::pipeline::makeProberTransport(prober));
 
   Progress progress(o.quiet);
   bool interrupted = false;
@@ -198,9 +233,10 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   std::vector<scanner::loop::SignalPtr> signals;
   struct SignalContext {
     scanner::pipeline::Scanner* scanner;
+    scanner::tls::Prober* prober;
     bool* interrupted;
     bool quiet;
-  } signal_context{&scanner, &interrupted, o.quiet};
+  } signal_context{&scanner, &prober, &interrupted, o.quiet};
   for (int signum : {SIGINT, SIGTERM}) {
     int uv_error = 0;
     auto handle = scanner::loop::makeSignal(loop.get(), uv_error);
@@ -219,6 +255,7 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
             ctx->scanner->stop();
           } else {
             ctx->scanner->abandon();
+            ctx->prober->abandon();
           }
         },
         signum);
@@ -259,6 +296,7 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
     uv_timer_stop(ticker.get());
     for (auto& s : signals) uv_signal_stop(s.get());
     client.close();
+    prober.stop();  // nothing is left to probe: its timers stop so the loop can end
   });
   scanner.start();
   uv_run(loop.get(), UV_RUN_DEFAULT);
@@ -310,6 +348,29 @@ void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line)
                 "Probe MX addresses in special-purpose ranges (loopback, private, ...), which are otherwise recorded only");
   cmd->add_flag("--no-probe", o->no_probe, "DNS only: no SMTP/TLS probes (hosts with usable TLSA records are 'unprobed')");
   cmd->add_option("--smtp-port", o->smtp_port, "Probe SMTP on this port")->check(CLI::Range(1, 65535))->capture_default_str();
+  cmd->add_flag("--probe-all", o->probe_all,
+                "Also probe hosts without usable TLSA records (opportunistic STARTTLS statistics; their DANE state is unchanged)");
+  cmd->add_option("--tls-concurrency", o->tls_concurrency, "At most N SMTP/TLS probes in flight")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--per-address", o->per_address, "At most N simultaneous connections to one SMTP server address")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--ehlo-name", o->ehlo_name, "Name to send in EHLO (use a name of the scanning machine that resolves to it)")
+      ->capture_default_str();
+  cmd->add_option("--connect-timeout", o->connect_timeout_ms, "TCP connect timeout of a probe in ms")
+      ->check(CLI::Range(100, 600000))
+      ->capture_default_str();
+  cmd->add_option("--probe-timeout", o->stage_timeout_ms,
+                  "Timeout of each SMTP/TLS stage of a probe in ms (greeting, EHLO, STARTTLS, handshake)")
+      ->check(CLI::Range(100, 600000))
+      ->capture_default_str();
+  cmd->add_option("--probe-deadline", o->probe_deadline_ms, "A whole probe ends after this many ms, whatever the server does")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
+  cmd->add_option("--smtp-retry-delay", o->retry_delay_ms, "Wait this many ms before the one retry after a 421 reply")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
   cmd->add_option("--concurrency", o->concurrency, "At most N DNS queries in flight")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();

@@ -1,5 +1,9 @@
 #include "scanner/pipeline/scanner.h"
 
+#include "scanner/pipeline/probe_state.h"
+#include "scanner/pipeline/special_address.h"
+#include "scanner/pipeline/verdict.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -8,8 +12,9 @@
 namespace danescan::scanner::pipeline {
 
 struct Scanner::DomainJob {
-  DomainJob(std::string name, LookupOptions options) : lookup(std::move(name), options) {}
+  DomainJob(std::string domain, LookupOptions options) : lookup(domain, options), name(std::move(domain)) {}
   DomainLookup lookup;
+  std::string name;    // the next-hop domain, a reference name of DANE-TA probes
   std::string source;
   uint64_t line = 0;
   std::vector<std::pair<std::string, uint64_t>> hosts_received;  // host, generation of its lookup
@@ -22,6 +27,16 @@ struct Scanner::HostEntry {
   uint64_t generation = 0;
   std::list<std::string>::iterator lru_pos;
   bool in_lru = false;
+};
+
+// One host of one domain waiting for its probes (one per probe target, in address order).
+struct Scanner::ProbeJob {
+  uint64_t job_id = 0;
+  std::string host;
+  uint64_t generation = 0;
+  storage::HostRecord record;
+  std::vector<std::optional<storage::ProbeRecord>> probes;
+  size_t outstanding = 0;
 };
 
 struct Scanner::Pending {
@@ -43,13 +58,14 @@ std::string questionKey(const dns::Question& q, bool cd) {
 }  // namespace
 
 Scanner::Scanner(uv_loop_t* loop, ScanOptions options, Transport transport, inputs::DomainStream& stream, Sink sink,
-                 PauseHook should_pause)
+                 PauseHook should_pause, ProbeTransport probe)
     : loop_(loop),
       options_(std::move(options)),
       transport_(std::move(transport)),
       stream_(stream),
       sink_(std::move(sink)),
       should_pause_(std::move(should_pause)),
+      probe_(options_.no_probe ? ProbeTransport{} : std::move(probe)),
       alive_(std::make_shared<Scanner*>(this)) {
   lookup_options_.allow_special_addresses = options_.allow_special_addresses;
   if (options_.concurrency == 0) options_.concurrency = 1;
@@ -86,6 +102,7 @@ void Scanner::abandon() {
   unclaimed_queries_.clear();
   counters_.domains_abandoned += domains_.size();
   domains_.clear();
+  probe_jobs_.clear();  // probe answers still on their way find no job and are dropped
   counters_.domains_in_flight = 0;
   for (auto it = hosts_.begin(); it != hosts_.end();) {
     if (it->second->lookup) {
@@ -155,11 +172,8 @@ void Scanner::wantHost(uint64_t job_id, const std::string& host) {
     HostEntry& entry = *it->second;
     if (entry.record) {
       touchLru(host);
-      auto job = domains_.find(job_id);
-      if (job != domains_.end()) {
-        job->second->hosts_received.emplace_back(host, entry.generation);
-        job->second->lookup.addHost(*entry.record);
-      }
+      const storage::HostRecord record = *entry.record;  // deliverHost may finish the domain
+      deliverHost(job_id, host, entry.generation, record);
     } else {
       entry.waiting.push_back(job_id);
     }
@@ -213,14 +227,91 @@ void Scanner::hostFinished(const std::string& host) {
   std::vector<uint64_t> waiting;
   waiting.swap(entry.waiting);
   touchLru(host);
-  for (uint64_t job_id : waiting) {
-    auto job = domains_.find(job_id);
-    if (job == domains_.end()) continue;
+  for (uint64_t job_id : waiting) deliverHost(job_id, host, generation, record);
+  evictHosts();
+}
+
+void Scanner::deliverHost(uint64_t job_id, const std::string& host, uint64_t generation,
+                          const storage::HostRecord& record) {
+  auto job = domains_.find(job_id);
+  if (job == domains_.end()) return;
+  std::vector<tls::ProbeTarget> targets = probe_ ? probeTargets(job->second->name, record)
+                                                 : std::vector<tls::ProbeTarget>{};
+  if (targets.empty()) {
     job->second->hosts_received.emplace_back(host, generation);
     job->second->lookup.addHost(record);
     maybeFinishDomain(job_id);
+    return;
   }
-  evictHosts();
+  const uint64_t probe_job = next_probe_job_++;
+  auto pj = std::make_unique<ProbeJob>();
+  pj->job_id = job_id;
+  pj->host = host;
+  pj->generation = generation;
+  pj->record = record;
+  pj->probes.resize(targets.size());
+  pj->outstanding = targets.size();
+  probe_jobs_.emplace(probe_job, std::move(pj));
+  for (size_t i = 0; i < targets.size(); ++i) {
+    ++counters_.probes_requested;
+    std::weak_ptr<Scanner*> alive = alive_;
+    probe_(targets[i], [alive, job_id, probe_job, i](const storage::ProbeRecord& probed) {
+      auto self = alive.lock();
+      if (self && *self) (*self)->onProbed(job_id, probe_job, i, probed);
+    });
+  }
+}
+
+std::vector<tls::ProbeTarget> Scanner::probeTargets(const std::string& domain, const storage::HostRecord& record) const {
+  // Usable TLSA records leave the DNS lookup `unprobed`; with probe_all every host is probed
+  // (opportunistic TLS), its state unchanged unless it has usable TLSA records.
+  const bool dane = record.dane == toString(HostState::Unprobed);
+  if (!dane && !options_.probe_all) return {};
+  std::vector<tls::ProbeTarget> targets;
+  for (const std::string& address : record.addresses) {
+    if (!options_.allow_special_addresses && isSpecialAddress(address)) continue;
+    tls::ProbeTarget t;
+    t.address = address;
+    t.port = options_.smtp_port;
+    t.tlsa_base = record.tlsa_base.value_or(record.host);
+    if (dane) t.tlsa = record.tlsa;
+    // RFC 7672 section 3.2.2: the TLSA base domain, the MX host name, the next-hop domain.
+    t.reference_names = {t.tlsa_base, record.host, domain};
+    targets.push_back(std::move(t));
+  }
+  return targets;
+}
+
+void Scanner::onProbed(uint64_t job_id, uint64_t probe_job, size_t index, const storage::ProbeRecord& probed) {
+  auto it = probe_jobs_.find(probe_job);
+  if (it == probe_jobs_.end()) return;
+  ProbeJob& pj = *it->second;
+  if (index >= pj.probes.size() || pj.probes[index]) return;
+  pj.probes[index] = probed;
+  ++counters_.probes_done;
+  if (!(probed.connected && probed.dane != "fail")) ++counters_.probes_failed;
+  if (--pj.outstanding > 0) return;
+
+  storage::HostRecord record = std::move(pj.record);
+  const std::string host = pj.host;
+  const uint64_t generation = pj.generation;
+  for (auto& p : pj.probes) record.probes.push_back(std::move(*p));
+  probe_jobs_.erase(it);
+  const bool usable = record.dane == toString(HostState::Unprobed);
+  const ProbeOutcome outcome = probeOutcome(record.probes, usable);
+  if (usable && outcome.state) record.dane = std::string(toString(*outcome.state));
+  record.host_findings.insert(record.host_findings.end(), outcome.findings.begin(), outcome.findings.end());
+  std::sort(record.host_findings.begin(), record.host_findings.end());
+  record.host_findings.erase(std::unique(record.host_findings.begin(), record.host_findings.end()), record.host_findings.end());
+
+  auto job = domains_.find(job_id);
+  if (job == domains_.end()) return;
+  job->second->hosts_received.emplace_back(host, generation);
+  job->second->lookup.addHost(record);
+  maybeFinishDomain(job_id);
+  pullDomains();
+  pump();
+  checkFinished();
 }
 
 void Scanner::maybeFinishDomain(uint64_t job_id) {
@@ -369,6 +460,12 @@ void Scanner::checkFinished() {
 Scanner::Transport makeResolverTransport(dns::ResolverClient& client) {
   return [&client](const dns::Question& question, dns::QueryOptions options, std::function<void(dns::QueryResult)> done) {
     client.query(question, options, std::move(done));
+  };
+}
+
+Scanner::ProbeTransport makeProberTransport(tls::Prober& prober) {
+  return [&prober](const tls::ProbeTarget& target, std::function<void(const storage::ProbeRecord&)> done) {
+    prober.probe(target, std::move(done));
   };
 }
 

@@ -9,6 +9,13 @@
 // A host lookup's queries (HostRecord::queries) travel with the first domain reported with that
 // result only; later domains get the host without them (storage keeps them once per host).
 //
+// Probes (issue 4): with a ProbeTransport, a host whose state depends on TLS (usable TLSA
+// records: `unprobed` after DNS; with `probe_all`, every host) is probed at each address it may
+// be probed at (special-purpose addresses only with allow_special_addresses), per domain: the
+// next-hop domain is one of DANE-TA's reference names. The transport (tls::Prober) caches
+// identical probes, so a provider's host is still probed once per address. The host's state and
+// TLS findings then come from its probe records (probe_state.h), before the domain gets it.
+//
 // Stopping: stop() pulls no more domains and lets the domains in flight finish (their queries
 // are bounded by the client's timeouts), so everything reported to the sink is complete and
 // nothing is half-written; on_finished runs when the last one is out. abandon() drops the
@@ -27,6 +34,8 @@
 #include "scanner/loop/loop.h"
 #include "scanner/pipeline/domain_lookup.h"
 #include "scanner/pipeline/host_lookup.h"
+#include "scanner/tls/prober.h"
+#include "scanner/tls/smtp_probe.h"
 #include "storage/records.h"
 
 #include <uv.h>
@@ -52,7 +61,9 @@ struct ScanOptions {
   size_t host_cache_size = 20000;               // finished host results kept (LRU; each holds its evidence)
   unsigned pause_poll_ms = 20;                  // how often should_pause is asked again while true
   bool allow_special_addresses = false;         // --allow-special-addresses
-  bool no_probe = false;                        // --no-probe (no probes exist yet: hosts with usable TLSA are unprobed)
+  bool no_probe = false;                        // --no-probe: hosts with usable TLSA stay unprobed
+  bool probe_all = false;                       // --probe-all: probe every host with an address (opportunistic TLS)
+  uint16_t smtp_port = 25;                      // --smtp-port
   std::optional<uint64_t> total_domains;        // for progress, when the caller knows it
 };
 
@@ -70,6 +81,9 @@ struct ScanCounters {
   uint64_t ad_seen = 0;               // answers with the AD bit: 0 after many answers means the resolver does not validate
   uint64_t host_cache_hits = 0;       // host results taken from the cache (finished or pending)
   uint64_t host_lookups = 0;          // host lookups started
+  uint64_t probes_requested = 0;      // probe targets handed to the probe transport
+  uint64_t probes_done = 0;           // of those, answered
+  uint64_t probes_failed = 0;         // of those, not authenticated or not connected
   size_t queries_in_flight = 0;
   size_t queries_queued = 0;
   size_t domains_in_flight = 0;
@@ -81,11 +95,14 @@ class Scanner {
   using PauseHook = std::function<bool()>;
   // Sends one query; calls `done` exactly once, later, from the loop.
   using Transport = std::function<void(const dns::Question&, dns::QueryOptions, std::function<void(dns::QueryResult)> done)>;
+  // Probes one address (SMTP STARTTLS + DANE); calls `done` exactly once, later, from the loop.
+  // Empty (the default): no probes, as with --no-probe.
+  using ProbeTransport = std::function<void(const tls::ProbeTarget&, std::function<void(const storage::ProbeRecord&)> done)>;
 
   // `loop` and `stream` must outlive the Scanner. `sink` runs on the loop thread for each
   // finished domain, in completion order; it must not throw.
   Scanner(uv_loop_t* loop, ScanOptions options, Transport transport, inputs::DomainStream& stream, Sink sink,
-          PauseHook should_pause = {});
+          PauseHook should_pause = {}, ProbeTransport probe = {});
   ~Scanner();
   Scanner(const Scanner&) = delete;
   Scanner& operator=(const Scanner&) = delete;
@@ -107,6 +124,7 @@ class Scanner {
   struct DomainJob;
   struct HostEntry;
   struct Pending;
+  struct ProbeJob;
 
   void pullDomains();
   void startDomain(inputs::DomainEntry entry);
@@ -116,6 +134,9 @@ class Scanner {
   void sendHostRequests(const std::string& host);
   void onHostAnswer(const std::string& host, uint64_t generation, uint32_t request_id, const dns::QueryResult& result);
   void hostFinished(const std::string& host);
+  void deliverHost(uint64_t job_id, const std::string& host, uint64_t generation, const storage::HostRecord& record);
+  [[nodiscard]] std::vector<tls::ProbeTarget> probeTargets(const std::string& domain, const storage::HostRecord& record) const;
+  void onProbed(uint64_t job_id, uint64_t probe_job, size_t index, const storage::ProbeRecord& record);
   void maybeFinishDomain(uint64_t job_id);
   void request(const QueryRequest& request, std::function<void(const dns::QueryResult&)> deliver);
   void pump();
@@ -134,6 +155,7 @@ class Scanner {
   inputs::DomainStream& stream_;
   Sink sink_;
   PauseHook should_pause_;
+  ProbeTransport probe_;
   std::function<void()> on_finished_;
   std::shared_ptr<Scanner*> alive_;  // callbacks hold a weak_ptr: answers after destruction are dropped
 
@@ -152,6 +174,9 @@ class Scanner {
   // The queries of finished host lookups (by generation) that no reported domain carries yet.
   std::unordered_map<uint64_t, std::vector<storage::QueryRecord>> unclaimed_queries_;
 
+  uint64_t next_probe_job_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<ProbeJob>> probe_jobs_;  // hosts of domains waiting for probes
+
   std::unordered_map<std::string, std::unique_ptr<Pending>> pending_;  // by question key
   std::deque<std::string> queue_;                                      // keys waiting to be sent
 
@@ -163,5 +188,7 @@ class Scanner {
 
 // A Transport that sends through `client` (which must outlive every query).
 [[nodiscard]] Scanner::Transport makeResolverTransport(dns::ResolverClient& client);
+// A ProbeTransport that probes through `prober` (which must outlive every probe).
+[[nodiscard]] Scanner::ProbeTransport makeProberTransport(tls::Prober& prober);
 
 }  // namespace danescan::scanner::pipeline

@@ -280,5 +280,198 @@ TEST(Scanner, DestroyedWithQueriesOnTheWayIgnoresTheirAnswers) {
   EXPECT_EQ(transport.in_flight, 0u);
 }
 
+// A probe transport that answers from a table of addresses (pass, mismatch, no-listener),
+// from the loop, and records every target it was given.
+struct FakeProber {
+  uv_loop_t* loop = nullptr;  // set by scanWithProbes
+  std::vector<tls::ProbeTarget> targets;
+  std::map<std::string, std::string> behaviour;  // address -> "pass", "mismatch", "down"
+
+  Scanner::ProbeTransport make() {
+    return [this](const tls::ProbeTarget& t, std::function<void(const storage::ProbeRecord&)> done) {
+      targets.push_back(t);
+      storage::ProbeRecord r;
+      r.address = t.address;
+      r.port = t.port;
+      r.tlsa_base = t.tlsa_base;
+      const std::string how = behaviour.count(t.address) ? behaviour[t.address] : "pass";
+      if (how != "down") {
+        r.connected = r.starttls = r.tls_ok = true;
+        r.greeting = r.ehlo = r.starttls_stage = r.handshake = {"ok", 1};
+        r.tls_version = "TLSv1.3";
+      } else {
+        r.connect = {"refused", 1};
+        r.error = "connection refused";
+      }
+      if (t.tlsa.empty()) {
+        r.dane = "n/a";
+      } else if (how == "pass") {
+        r.dane = "pass";
+        r.matched = t.tlsa[0];
+        r.matched_depth = 0;
+        r.verify_code = 0;
+        r.leaf_names_match = true;
+      } else {
+        r.dane = "fail";
+        if (how == "mismatch") {
+          r.verify_code = 65;  // X509_V_ERR_DANE_NO_MATCH
+          r.error = "no TLSA record matched";
+        }
+      }
+      EXPECT_EQ(loop::deferCall(loop, [r, done = std::move(done)] { done(r); }), 0);
+    };
+  }
+};
+
+struct ProbeRun {
+  std::vector<storage::DomainRecord> done;
+  ScanCounters counters;
+};
+
+ProbeRun scanWithProbes(const std::vector<std::string>& names, Script& script, const ScanOptions& options,
+                        FakeProber& prober) {
+  TempList list(names);
+  inputs::DomainStream stream(streamOptions(list));
+  ProbeRun run;
+  loop::Loop loop;
+  FakeTransport transport{loop.get(), &script};
+  prober.loop = loop.get();
+  Scanner scanner(loop.get(), options, transport.make(), stream, [&](storage::DomainRecord&& d) { run.done.push_back(std::move(d)); },
+                  {}, prober.make());
+  scanner.start();
+  loop.run();
+  EXPECT_TRUE(scanner.finished());
+  run.counters = scanner.counters();
+  std::sort(run.done.begin(), run.done.end(), [](const auto& a, const auto& b) { return a.domain < b.domain; });
+  return run;
+}
+
+// Every address of a usable-TLSA host is probed with the TLSA RRset, its base as SNI and the
+// reference names of RFC 7672 section 3.2.2 (the next-hop domain is the domain's own name); one
+// failing address makes the host fail, and its finding reaches the domain.
+TEST(ScannerProbes, EveryAddressIsProbedAndOneFailureFailsTheHost) {
+  Script s;
+  s.rr("two.test", MX, "NOERROR", true, {"two.test. 3600 IN MX 10 mx.two.test."});
+  s.rr("mx.two.test", CNAME, "NOERROR", true);
+  s.rr("mx.two.test", A, "NOERROR", true, {"mx.two.test. 3600 IN A 127.25.0.1", "mx.two.test. 3600 IN A 127.25.0.2"});
+  s.rr("mx.two.test", AAAA, "NOERROR", true);
+  s.rr("_25._tcp.mx.two.test", TLSA, "NOERROR", true,
+       {"_25._tcp.mx.two.test. 3600 IN TLSA 3 1 1 " + K1, "_25._tcp.mx.two.test. 3600 IN TLSA 2 1 1 " + K2});
+  ScanOptions options;
+  options.allow_special_addresses = true;
+  options.smtp_port = 2525;
+  FakeProber prober;
+  prober.behaviour = {{"127.25.0.2", "mismatch"}};
+  ProbeRun run = scanWithProbes({"two.test"}, s, options, prober);
+  ASSERT_EQ(run.done.size(), 1u);
+  const auto& d = run.done[0];
+  ASSERT_EQ(d.mx.size(), 1u);
+  const auto& h = d.mx[0];
+  EXPECT_EQ(h.dane, "fail");
+  ASSERT_EQ(h.probes.size(), 2u);
+  EXPECT_EQ(h.probes[0].address, "127.25.0.1");
+  EXPECT_EQ(h.probes[0].dane, "pass");
+  EXPECT_EQ(h.probes[1].address, "127.25.0.2");
+  EXPECT_EQ(h.probes[1].dane, "fail");
+  EXPECT_EQ(d.verdict, "dane-fail");
+  EXPECT_NE(std::find(d.findings.begin(), d.findings.end(), "tlsa-mismatch"), d.findings.end());
+  ASSERT_EQ(prober.targets.size(), 2u);
+  for (const auto& t : prober.targets) {
+    EXPECT_EQ(t.port, 2525);
+    EXPECT_EQ(t.tlsa_base, "mx.two.test");
+    EXPECT_EQ(t.tlsa, h.tlsa);
+    EXPECT_NE(std::find(t.reference_names.begin(), t.reference_names.end(), "two.test"), t.reference_names.end());
+    EXPECT_NE(std::find(t.reference_names.begin(), t.reference_names.end(), "mx.two.test"), t.reference_names.end());
+  }
+  EXPECT_EQ(run.counters.probes_requested, 2u);
+  EXPECT_EQ(run.counters.probes_done, 2u);
+  EXPECT_EQ(run.counters.probes_failed, 1u);
+}
+
+// A shared host is probed for each domain with that domain as next-hop reference name (DANE-TA
+// name checks depend on it; the real transport caches what does not); all pass: dane-ok.
+TEST(ScannerProbes, ASharedHostIsProbedWithEachDomainsReferenceNames) {
+  Script script = world(3);
+  ScanOptions options;
+  options.allow_special_addresses = true;
+  FakeProber prober;
+  ProbeRun run = scanWithProbes({"d0.test", "d1.test", "d2.test"}, script, options, prober);
+  ASSERT_EQ(run.done.size(), 3u);
+  for (const auto& d : run.done) {
+    EXPECT_EQ(d.verdict, "dane-ok") << d.domain;
+    for (const auto& h : d.mx) EXPECT_EQ(h.dane, "pass") << h.host;
+  }
+  std::set<std::string> next_hops;
+  for (const auto& t : prober.targets) {
+    if (t.address == "127.25.0.30") next_hops.insert(t.reference_names.back());
+  }
+  EXPECT_EQ(next_hops, (std::set<std::string>{"d0.test", "d1.test", "d2.test"}));
+}
+
+// Unreachable everywhere: the host is unreachable (a DANE sender defers), not failed.
+TEST(ScannerProbes, NoAddressAcceptingAConnectionMakesTheHostUnreachable) {
+  Script script = world(1);
+  ScanOptions options;
+  options.allow_special_addresses = true;
+  FakeProber prober;
+  prober.behaviour = {{"127.25.0.30", "down"}};
+  ProbeRun run = scanWithProbes({"d0.test"}, script, options, prober);
+  ASSERT_EQ(run.done.size(), 1u);
+  EXPECT_EQ(run.done[0].mx[0].dane, "unreachable");
+  EXPECT_EQ(run.done[0].mx[1].dane, "pass");
+  EXPECT_EQ(run.done[0].verdict, "dane-fail");
+}
+
+// --no-probe, and special-purpose addresses without --allow-special-addresses: nothing is
+// probed and usable-TLSA hosts stay unprobed.
+TEST(ScannerProbes, NoProbeAndSpecialAddressesAreNotProbed) {
+  for (const bool no_probe : {true, false}) {
+    Script script = world(2);
+    ScanOptions options;
+    options.no_probe = no_probe;
+    options.allow_special_addresses = false;  // the world's addresses are loopback
+    FakeProber prober;
+    ProbeRun run = scanWithProbes({"d0.test", "d1.test"}, script, options, prober);
+    EXPECT_TRUE(prober.targets.empty());
+    ASSERT_EQ(run.done.size(), 2u);
+    for (const auto& d : run.done) {
+      EXPECT_EQ(d.verdict, "dane-unprobed");
+      for (const auto& h : d.mx) {
+        EXPECT_EQ(h.dane, "unprobed");
+        EXPECT_TRUE(h.probes.empty());
+      }
+    }
+  }
+}
+
+// --probe-all: an insecure host is probed too, opportunistically (no TLSA records: dane n/a),
+// and its state does not change.
+TEST(ScannerProbes, ProbeAllProbesInsecureHostsWithoutChangingTheirState) {
+  Script s;
+  s.rr("plain.test", MX, "NOERROR", false, {"plain.test. 3600 IN MX 10 mx.plain.test."});
+  s.rr("mx.plain.test", CNAME, "NOERROR", false);
+  s.rr("mx.plain.test", A, "NOERROR", false, {"mx.plain.test. 3600 IN A 127.25.0.9"});
+  s.rr("mx.plain.test", AAAA, "NOERROR", false);
+  s.rr("_25._tcp.mx.plain.test", TLSA, "NXDOMAIN", false);
+  for (const bool all : {false, true}) {
+    ScanOptions options;
+    options.allow_special_addresses = true;
+    options.probe_all = all;
+    FakeProber prober;
+    ProbeRun run = scanWithProbes({"plain.test"}, s, options, prober);
+    ASSERT_EQ(run.done.size(), 1u);
+    const auto& h = run.done[0].mx[0];
+    EXPECT_EQ(h.dane, "insecure");
+    EXPECT_EQ(run.done[0].verdict, "insecure");
+    ASSERT_EQ(prober.targets.size(), all ? 1u : 0u);
+    ASSERT_EQ(h.probes.size(), all ? 1u : 0u);
+    if (all) {
+      EXPECT_TRUE(prober.targets[0].tlsa.empty());
+      EXPECT_EQ(h.probes[0].dane, "n/a");
+      EXPECT_TRUE(h.probes[0].tls_ok);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace danescan::scanner::pipeline
