@@ -37,6 +37,10 @@ expect scan-resolver-name 2 "'resolver.example' is not an IP address" -- "$bin" 
 expect scan-bad-port 2 'port must be a number' -- "$bin" scan l --resolver 127.0.0.1:99999 --db x
 expect scan-bad-shard 2 'shard' -- "$bin" scan l --resolver 127.0.0.1 --db x --shard 0/3
 expect scan-bad-concurrency 2 'concurrency' -- "$bin" scan l --resolver 127.0.0.1 --db x --concurrency 0
+expect scan-bad-tls-concurrency 2 'tls-concurrency' -- "$bin" scan l --resolver 127.0.0.1 --db x --tls-concurrency 0
+expect scan-bad-per-address 2 'per-address' -- "$bin" scan l --resolver 127.0.0.1 --db x --per-address 0
+expect scan-bad-probe-timeout 2 'probe-timeout' -- "$bin" scan l --resolver 127.0.0.1 --db x --probe-timeout 5
+expect scan-bad-smtp-port 2 'smtp-port' -- "$bin" scan l --resolver 127.0.0.1 --db x --smtp-port 70000
 expect report-bad-format 2 'format' -- "$bin" report --db x --format pdf
 # Commands whose engines are not built yet must fail (exit 1), never pretend to succeed.
 expect report-not-yet 1 'not implemented yet' -- "$bin" report --db x
@@ -58,11 +62,11 @@ expect merge-missing-shard 1 'danescan merge: ' -- "$bin" merge "$tmp/merged.sql
 # The run records its options as JSON, escaped whatever the list's path holds. Nothing listens on
 # 127.0.0.1:9, so the one domain times out fast; the scan still completes (exit 0).
 printf 'a.example\n' >"$tmp/q\"uote.txt"
-expect scan-no-answer-completes 0 '' -- "$bin" scan "$tmp/q\"uote.txt" --resolver 127.0.0.1:9 --db "$tmp/opts.sqlite" --timeout 10 --attempts 1 --quiet
-expect run-options-json 0 'q"uote\.txt.*127\.0\.0\.1:9' -- /usr/bin/python3 -c "
+expect scan-no-answer-completes 0 '' -- "$bin" scan "$tmp/q\"uote.txt" --resolver 127.0.0.1:9 --db "$tmp/opts.sqlite" --timeout 10 --attempts 1 --quiet --tls-concurrency 7 --ehlo-name probe.example
+expect run-options-json 0 'q"uote\.txt.*127\.0\.0\.1:9.* 7 probe\.example$' -- /usr/bin/python3 -c "
 import json, sqlite3, sys
 o = json.loads(sqlite3.connect(sys.argv[1]).execute('SELECT options FROM runs').fetchone()[0])
-print(o['lists'][0], o['resolvers'][0], o['timeout_ms'], o['attempts'])" "$tmp/opts.sqlite"
+print(o['lists'][0], o['resolvers'][0], o['timeout_ms'], o['attempts'], o['tls_concurrency'], o['ehlo_name'])" "$tmp/opts.sqlite"
 
 # danescan list: normalisation, comments, CSV, invalid lines with file:line, duplicates, stdin.
 printf '# a comment\nExample.COM.\n\n1,tranco.example\nbad..name\nexample.com\nbücher.example\n' >"$tmp/a.txt"
