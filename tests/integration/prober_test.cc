@@ -39,8 +39,9 @@ class FakeSmtp {
     int error = 0;
     listener_ = loop::makeTcpBlock<uv_tcp_t>(loop, error);
     EXPECT_EQ(error, 0);
-    sockaddr_in addr{};
-    EXPECT_EQ(uv_ip4_addr(ip.c_str(), 0, &addr), 0);
+    sockaddr_storage addr{};  // IPv4, or IPv6 for "::1"
+    EXPECT_TRUE(uv_ip4_addr(ip.c_str(), 0, reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
+                uv_ip6_addr(ip.c_str(), 0, reinterpret_cast<sockaddr_in6*>(&addr)) == 0);
     EXPECT_EQ(uv_tcp_bind(listener_.get(), reinterpret_cast<const sockaddr*>(&addr), 0), 0);
     listener_->data = this;
     EXPECT_EQ(uv_listen(reinterpret_cast<uv_stream_t*>(listener_.get()), 64,
@@ -51,7 +52,8 @@ class FakeSmtp {
     sockaddr_storage bound{};
     int len = sizeof bound;
     uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &len);
-    port_ = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   }
   ~FakeSmtp() { closeAll(); }
 
@@ -242,6 +244,24 @@ TEST(SmtpProbe, NoStartTlsWithUsableTlsa) {
   EXPECT_EQ(r.handshake.outcome, "");
   EXPECT_EQ(r.attempts, 1u);
   EXPECT_FALSE(r.rate_limited);
+}
+
+// Issue 4: every address, IPv4 and IPv6. The probe connects to an IPv6 literal and records it.
+TEST(SmtpProbe, ProbesAnIpv6Address) {
+  loop::Loop loop;
+  FakeSmtp server(loop.get(), "::1", Behaviour::NoStartTls);
+  Prober prober(loop.get(), fastOptions());
+  std::vector<storage::ProbeRecord> got;
+  prober.probe(target("::1", server.port()), [&](const storage::ProbeRecord& r) {
+    got.push_back(r);
+    server.closeAll();
+  });
+  loop.run();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].address, "::1");
+  EXPECT_EQ(got[0].connect.outcome, "ok");
+  EXPECT_TRUE(got[0].connected);
+  EXPECT_EQ(server.connections, 1);
 }
 
 TEST(SmtpProbe, OpportunisticProbeHasNoDaneOutcome) {
