@@ -78,6 +78,9 @@ class Statement {
 
 // Runs SQL without results (DDL, PRAGMA, BEGIN/COMMIT); throws SqliteError.
 void exec(sqlite3* db, const char* sql);
+// Builds the indexes that only reading needs, when missing (a run does it when it finishes; a
+// scan killed before that leaves them to the next run's finish). Throws SqliteError.
+void createReadIndexes(sqlite3* db);
 // The message of the last error on `db`, prefixed with what was being done.
 [[nodiscard]] std::string lastError(sqlite3* db, std::string_view doing);
 

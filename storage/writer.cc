@@ -469,6 +469,11 @@ void Writer::finish(bool completed) {
   // The thread is gone: the connection is this thread's now. A run whose writes failed is left
   // 'interrupted' so that a resume redoes what was dropped.
   try {
+    createReadIndexes(store_->db());
+  } catch (const SqliteError& e) {
+    recordError(e.what());
+  }
+  try {
     Statement mark(store_->db(), "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?");
     mark.bind(1, completed && !failed() ? std::string_view("completed") : std::string_view("interrupted"))
         .bind(2, utcTime())
