@@ -68,8 +68,8 @@ class Writer {
   // Batching: a transaction starts when kBatchRecords are queued or kBatchInterval after the
   // last one, whichever comes first, and takes up to 4 * kBatchRecords of the queue. So a record
   // is committed within about kBatchInterval plus one transaction's time.
-  static constexpr size_t kBatchRecords = 500;
-  static constexpr std::chrono::milliseconds kBatchInterval{200};
+  static constexpr size_t kBatchRecords = 2000;
+  static constexpr std::chrono::milliseconds kBatchInterval{500};
 
  private:
   class Store;  // the connection and its prepared statements (writer.cc)
