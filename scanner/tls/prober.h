@@ -41,7 +41,8 @@ struct ProberOptions {
   unsigned tls_concurrency = 64;     // probes in flight at most (--tls-concurrency)
   unsigned per_address = 2;          // simultaneous connections to one address at most
   uint32_t retry_delay_ms = 30000;   // before the one retry after a 421
-  size_t cache_size = 100000;        // finished probe records kept (LRU)
+  size_t cache_size = 10000;         // finished probe records kept (LRU); each holds its chain's
+                                     // evidence, about 7 KiB with a 39-name certificate
 };
 
 struct ProberCounters {

@@ -195,6 +195,14 @@ bool usableWithUsage(const std::vector<std::string>& tlsa, bool ta_only) {
 bool hasUsableTlsa(const std::vector<std::string>& tlsa) { return usableWithUsage(tlsa, false); }
 bool hasUsableDaneTa(const std::vector<std::string>& tlsa) { return usableWithUsage(tlsa, true); }
 
+// One read buffer for every probe of the thread: libuv hands it to exactly one read callback at
+// a time, and a callback consumes it before returning (the reply parser and the BIO pair copy
+// what they keep). A buffer per probe was 16 KiB of each probe in flight.
+std::array<char, 16384>& readBuffer() {
+  thread_local std::array<char, 16384> buffer;
+  return buffer;
+}
+
 class SmtpProbe {
  public:
   SmtpProbe(uv_loop_t* loop, const ProbeTarget& target, const ProbeOptions& options, ProbeDone done)
@@ -303,9 +311,8 @@ class SmtpProbe {
     enter(Stage::Greeting);
     const int rc = uv_read_start(
         reinterpret_cast<uv_stream_t*>(&tcp_),
-        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-          auto* self = static_cast<SmtpProbe*>(h->data);
-          *buf = uv_buf_init(self->read_buf_.data(), static_cast<unsigned>(self->read_buf_.size()));
+        [](uv_handle_t*, size_t, uv_buf_t* buf) {
+          *buf = uv_buf_init(readBuffer().data(), static_cast<unsigned>(readBuffer().size()));
         },
         [](uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
           if (auto* self = static_cast<SmtpProbe*>(s->data)) self->onRead(nread);
@@ -321,7 +328,7 @@ class SmtpProbe {
                   std::string(stageName(stage_)) + ": " +
                       (nread == UV_EOF ? std::string("connection closed by the server") : uv_strerror(static_cast<int>(nread))));
     }
-    const std::string_view data(read_buf_.data(), static_cast<size_t>(nread));
+    const std::string_view data(readBuffer().data(), static_cast<size_t>(nread));
     if (ssl_) return feedTls(data);
     if (stage_ == Stage::Quit) return;  // the 221 (or anything) after QUIT is not needed
     size_t consumed = 0;
@@ -581,7 +588,6 @@ class SmtpProbe {
   uv_connect_t connect_req_{};
   uv_timer_t stage_timer_{};
   uv_timer_t deadline_timer_{};
-  std::array<char, 16384> read_buf_{};
 
   SslPtr ssl_;
   BioPtr net_bio_;  // the network end of the BIO pair (the SSL object owns the other)
