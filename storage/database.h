@@ -1,7 +1,9 @@
 // storage/database.h — internal to storage/: owns the SQLite handle types (the deleter lives in the
 // type), the schema and its version, and the one way this module opens a database file so that
 // "not a database", "not a danescan database", "newer schema" and "no such directory" read the
-// same from the writer, export and merge. Nothing outside storage/ includes this header.
+// same from the writer, export and merge. Outside storage/, only report/ includes this header: it
+// opens the scan read-only with openDatabase (the same refusals and messages) and runs its own SQL
+// with these handle types. No other module may.
 #pragma once
 
 #include <sqlite3.h>

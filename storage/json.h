@@ -1,6 +1,7 @@
-// storage/json.h — internal to storage/: a minimal JSON text writer for the export. It owns the
-// escaping rules: every string is emitted as valid JSON whatever bytes it holds (names and error
-// texts come from the network), with ill-formed UTF-8 replaced by U+FFFD.
+// storage/json.h — a minimal JSON text writer for the export (also used by scan for its run
+// options and by report/ for its JSON format). It owns the escaping rules: every string is
+// emitted as valid JSON whatever bytes it holds (names and error texts come from the network),
+// with ill-formed UTF-8 replaced by U+FFFD.
 //
 // Why not nlohmann-json3 (a Debian package): it throws on invalid UTF-8 by default, builds a DOM
 // per line we do not need, and the export's shape is fixed — forty lines do the job.

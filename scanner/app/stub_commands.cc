@@ -1,4 +1,4 @@
-// scanner/app/stub_commands.cc — the commands whose engines are still to be built (issues 5–6).
+// scanner/app/stub_commands.cc — the commands whose engines are still to be built (issue 6).
 // Their options are those of ../shared/contract/cli.md, parsed and validated now so that scripts
 // get the contract's usage errors; running one says plainly that it is not implemented yet and
 // exits 1, so no caller can mistake it for a completed scan.
@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "report/report.h"
 #include "scanner/app/commands.h"
 #include "scanner/dns/resolver_address.h"
 
@@ -29,18 +28,6 @@ CLI::Validator resolverValidator() {
         return scanner::dns::ResolverAddress::parse(value, error) ? std::string() : error;
       },
       "ADDR[:PORT]");
-}
-
-void addReportCommand(CLI::App& app, Runner& run) {
-  auto db = std::make_shared<std::string>();
-  auto format = std::make_shared<std::string>("text");
-  auto out = std::make_shared<std::string>();
-  std::vector<std::string> formats(report::formats().begin(), report::formats().end());
-  CLI::App* cmd = app.add_subcommand("report", "Misconfiguration statistics of a scan.");
-  cmd->add_option("--db", *db, "Scan database")->required();
-  cmd->add_option("--format", *format, "Output format")->check(CLI::IsMember(formats))->capture_default_str();
-  cmd->add_option("--out", *out, "Write to FILE instead of standard output");
-  cmd->callback([db, format, out, &run] { run = notYet("report", "issue 5: reports"); });
 }
 
 void addBenchCommand(CLI::App& app, Runner& run) {

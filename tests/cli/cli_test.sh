@@ -42,8 +42,8 @@ expect scan-bad-per-address 2 'per-address' -- "$bin" scan l --resolver 127.0.0.
 expect scan-bad-probe-timeout 2 'probe-timeout' -- "$bin" scan l --resolver 127.0.0.1 --db x --probe-timeout 5
 expect scan-bad-smtp-port 2 'smtp-port' -- "$bin" scan l --resolver 127.0.0.1 --db x --smtp-port 70000
 expect report-bad-format 2 'format' -- "$bin" report --db x --format pdf
-# Commands whose engines are not built yet must fail (exit 1), never pretend to succeed.
-expect report-not-yet 1 'not implemented yet' -- "$bin" report --db x
+expect report-missing-db 1 'danescan report: .*none\.sqlite: no such file' -- "$bin" report --db "$tmp/none.sqlite"
+expect report-help-teaches 0 'Sections: .*--compare' -- bash -c "'$bin' report --help | tr '\n' ' '"
 # A list that cannot be read fails the scan before anything is sent (no resolver runs here).
 expect scan-missing-list 1 "cannot read list '$tmp/nope.txt'" -- "$bin" scan "$tmp/nope.txt" --resolver 127.0.0.1:53 --db "$tmp/x.sqlite"
 # A file that is not a danescan database is refused with a clear error.
@@ -57,6 +57,9 @@ echo keep >"$tmp/keep.jsonl"
 expect export-failure-keeps-out 1 'danescan export: ' -- "$bin" export --db "$tmp/none.sqlite" --out "$tmp/keep.jsonl"
 expect export-out-untouched 0 '^keep$' -- cat "$tmp/keep.jsonl"
 expect export-no-partial-left 0 '^0$' -- bash -c "ls '$tmp' | grep -c partial || true"
+expect report-bad-db 1 'danescan report: .*text\.db' -- "$bin" report --db "$tmp/text.db"
+expect report-failure-keeps-out 1 'danescan report: ' -- "$bin" report --db "$tmp/none.sqlite" --out "$tmp/keep.jsonl"
+expect report-out-untouched 0 '^keep$' -- cat "$tmp/keep.jsonl"
 expect merge-missing-shard 1 'danescan merge: ' -- "$bin" merge "$tmp/merged.sqlite" "$tmp/none.sqlite"
 
 # The run records its options as JSON, escaped whatever the list's path holds. Nothing listens on
@@ -67,6 +70,14 @@ expect run-options-json 0 'q"uote\.txt.*127\.0\.0\.1:9.* 7 probe\.example$' -- /
 import json, sqlite3, sys
 o = json.loads(sqlite3.connect(sys.argv[1]).execute('SELECT options FROM runs').fetchone()[0])
 print(o['lists'][0], o['resolvers'][0], o['timeout_ms'], o['attempts'], o['tls_concurrency'], o['ehlo_name'])" "$tmp/opts.sqlite"
+# The report of that scan, in every format, to a file (no partial file left behind).
+for format in text md json csv html; do
+  expect "report-$format" 0 '' -- "$bin" report --db "$tmp/opts.sqlite" --format "$format" --out "$tmp/report.$format"
+done
+expect report-text-verdict 0 'domains scanned +1 ' -- cat "$tmp/report.text"
+expect report-compare 0 'Changes since the compared scan' -- "$bin" report --db "$tmp/opts.sqlite" --compare "$tmp/opts.sqlite"
+expect report-compare-missing 1 'danescan report: .*old\.sqlite' -- "$bin" report --db "$tmp/opts.sqlite" --compare "$tmp/old.sqlite"
+expect report-no-partial-left 0 '^0$' -- bash -c "ls '$tmp' | grep -c partial || true"
 
 # danescan list: normalisation, comments, CSV, invalid lines with file:line, duplicates, stdin.
 printf '# a comment\nExample.COM.\n\n1,tranco.example\nbad..name\nexample.com\nbücher.example\n' >"$tmp/a.txt"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# tests/lab/report_test.sh DANESCAN MODE OUTDIR — scan the lab's scenario domains in MODE (no-probe
+# or default; the options are scan_test.sh's), write `danescan report` in every format into OUTDIR
+# (kept as test artefacts: the browser test renders OUTDIR/report.html), and hold the figures to
+# the catalogue's expectations (report_check.py). Also a --compare of the scan with itself, which
+# must find no change.
+set -euo pipefail
+bin=${1:?DANESCAN}; mode=${2:?MODE}; out=${3:?OUTDIR}
+here=$(cd "$(dirname "$0")" && pwd)
+lab=${DANESCAN_LAB_DIR:-/tmp/danescan-lab}
+resolver=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resolver"])' "$lab/lab.json")
+rm -rf "$out"
+mkdir -p "$out"
+
+options=(--quiet --allow-special-addresses)
+case $mode in
+  default) options+=(--probe-timeout 3000 --smtp-retry-delay 500) ;;  # as scan_test.sh
+  no-probe) options+=(--no-probe) ;;
+  *) echo "report_test: unknown mode $mode" >&2; exit 2 ;;
+esac
+
+"$bin" scan "$lab/domains.txt" --resolver "$resolver" --db "$out/scan.sqlite" "${options[@]}"
+for format in text md json csv html; do
+  start=$(date +%s%N)
+  "$bin" report --db "$out/scan.sqlite" --format "$format" --out "$out/report.$format"
+  echo "report_test: $format in $(( ($(date +%s%N) - start) / 1000000 )) ms, $(wc -c <"$out/report.$format") bytes"
+done
+/usr/bin/python3 "$here/report_check.py" "$out" "$mode"
+
+# The scan compared with itself: every domain in both, nothing changed.
+"$bin" report --db "$out/scan.sqlite" --compare "$out/scan.sqlite" --format json --out "$out/compare.json"
+/usr/bin/python3 - "$out/compare.json" "$(wc -l <"$lab/domains.txt")" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))["tables"]
+summary = {r["metric"]: r["count"] for r in t["compare_summary"]["rows"]}
+assert summary["domains in both scans"] == int(sys.argv[2]), summary
+assert summary["verdict changed"] == 0 and summary["gained DANE"] == 0 and summary["lost DANE"] == 0, summary
+assert not t["compare_verdicts"]["rows"] and not t["compare_providers"]["rows"], t["compare_providers"]["rows"]
+assert all(r["new"] == 0 and r["fixed"] == 0 for r in t["compare_findings"]["rows"])
+print("report_test: --compare with itself finds no change")
+PY
