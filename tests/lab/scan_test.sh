@@ -31,3 +31,32 @@ esac
 }
 "$checker" "$work/export.jsonl" --strict
 /usr/bin/python3 "$here/compare_export.py" "$work/export.jsonl" "$mode" --rundir "$lab" "${compare[@]}"
+# The probes' evidence reached the database (issue 4): every completed handshake has its TLS
+# version, cipher and chain (each certificate with its digests, subject and dates), every
+# authenticated probe the depth of its match, and every probe its stages' outcomes.
+if [[ $mode == default ]]; then
+  /usr/bin/python3 - "$work/scan.sqlite" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+def one(sql):
+    return db.execute(sql).fetchone()[0]
+checks = {
+    "probes stored": one("SELECT count(*) FROM probes") > 0,
+    "handshakes without version, cipher or chain": one(
+        "SELECT count(*) FROM probes p WHERE tls_ok AND (tls_version = '' OR cipher = '' OR "
+        "NOT EXISTS (SELECT 1 FROM probe_certs c WHERE c.probe_id = p.id))") == 0,
+    "certificates without digests, subject or dates": one(
+        "SELECT count(*) FROM probe_certs WHERE length(sha256) != 64 OR length(spki_sha256) != 64 "
+        "OR subject = '' OR not_before = '' OR not_after = '' OR key_type = '' OR key_bits <= 0") == 0,
+    "passes without a matched depth or a clean verify result": one(
+        "SELECT count(*) FROM probes WHERE dane = 'pass' AND (matched_depth IS NULL OR verify_result != 0)") == 0,
+    "probes without a connect outcome": one("SELECT count(*) FROM probes WHERE connect_outcome = ''") == 0,
+    "rate-limited probes retried once": one(
+        "SELECT count(*) FROM probes WHERE rate_limited AND attempts != 2") == 0,
+}
+bad = [name for name, ok in checks.items() if not ok]
+for name in bad:
+    print(f"scan_test: evidence check failed: {name}", file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+fi
