@@ -1,6 +1,8 @@
 // scanner/dns/message.cc — the only file of the DNS engine that touches ldns structures.
 #include "scanner/dns/message.h"
 
+#include "scanner/c_ptr.h"
+
 #include <ldns/ldns.h>
 
 #include <algorithm>
@@ -14,19 +16,12 @@
 namespace danescan::scanner::dns {
 namespace {
 
-template <auto Fn>
-struct CDeleter {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    Fn(p);
-  }
-};
-using PktPtr = std::unique_ptr<ldns_pkt, CDeleter<&ldns_pkt_free>>;
-using CharPtr = std::unique_ptr<char, CDeleter<&std::free>>;
+using PktPtr = CPtr<ldns_pkt, &ldns_pkt_free>;
+using CharPtr = CPtr<char, &std::free>;
 
 constexpr uint16_t kEdnsExtendedError = 15;  // RFC 8914
 
-using BufferPtr = std::unique_ptr<ldns_buffer, CDeleter<&ldns_buffer_free>>;
+using BufferPtr = CPtr<ldns_buffer, &ldns_buffer_free>;
 
 // Prints `rdf` with ldns into `out` as ldns_rdf2str() would, without its per-field allocation:
 // ldns_rdf2str() allocates a 64 KiB buffer (LDNS_MAX_PACKETSIZE) for every field and shrinks it

@@ -8,6 +8,8 @@
 // write requests can point back at the probe.
 #include "scanner/tls/smtp_probe.h"
 
+#include "scanner/c_ptr.h"
+
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -27,17 +29,10 @@
 namespace danescan::scanner::tls {
 namespace {
 
-template <auto Fn>
-struct CDeleter {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    Fn(p);
-  }
-};
-using SslCtxPtr = std::unique_ptr<SSL_CTX, CDeleter<&SSL_CTX_free>>;
-using SslPtr = std::unique_ptr<SSL, CDeleter<&SSL_free>>;
-using BioPtr = std::unique_ptr<BIO, CDeleter<&BIO_free>>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, CDeleter<&GENERAL_NAMES_free>>;
+using SslCtxPtr = CPtr<SSL_CTX, &SSL_CTX_free>;
+using SslPtr = CPtr<SSL, &SSL_free>;
+using BioPtr = CPtr<BIO, &BIO_free>;
+using GeneralNamesPtr = CPtr<GENERAL_NAMES, &GENERAL_NAMES_free>;
 
 // One client context for the process (the loop thread). Verification never aborts the
 // handshake (SSL_VERIFY_NONE): the outcome is read after it, so failing chains are recorded too.

@@ -1,5 +1,7 @@
 #include "scanner/tls/tlsa_usability.h"
 
+#include "scanner/c_ptr.h"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -8,15 +10,8 @@
 namespace danescan::scanner::tls {
 namespace {
 
-template <auto Fn>
-struct CDeleter {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    Fn(p);
-  }
-};
-using SslCtxPtr = std::unique_ptr<SSL_CTX, CDeleter<&SSL_CTX_free>>;
-using SslPtr = std::unique_ptr<SSL, CDeleter<&SSL_free>>;
+using SslCtxPtr = CPtr<SSL_CTX, &SSL_CTX_free>;
+using SslPtr = CPtr<SSL, &SSL_free>;
 
 // One DANE-enabled context for the process. Matching type 255 (PrivMD) is left unmapped, so
 // OpenSSL refuses it like any unknown matching type.
