@@ -17,15 +17,26 @@ std::string probeKey(const ProbeTarget& target) {
   tlsa.erase(std::unique(tlsa.begin(), tlsa.end()), tlsa.end());
   std::string key = target.address + '|' + std::to_string(target.port) + '|' + target.tlsa_base + '|';
   for (const std::string& text : tlsa) key += text + ';';
-  if (hasUsableDaneTa(target.tlsa)) {
-    std::vector<std::string> names = target.reference_names;
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
-    key += '|';
-    for (const std::string& name : names) key += name + ';';
-  }
   return key;
 }
+
+namespace {
+
+std::vector<std::string> sortedNames(const ProbeTarget& target) {
+  std::vector<std::string> names = target.reference_names;
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+// The key of a DANE-TA target whose outcome depends on its reference names.
+std::string namesKey(const ProbeTarget& target) {
+  std::string key = probeKey(target) + '|';
+  for (const std::string& name : sortedNames(target)) key += name + ';';
+  return key;
+}
+
+}  // namespace
 
 Prober::Prober(uv_loop_t* loop, ProberOptions options)
     : loop_(loop), options_(std::move(options)), alive_(std::make_shared<Prober*>(this)) {
@@ -44,6 +55,27 @@ void Prober::probe(const ProbeTarget& target, Callback done) {
   if (abandoned_) return;
   ++counters_.requested;
   const std::string key = probeKey(target);
+  auto it = entries_.find(key);
+  if (it != entries_.end() && hasUsableDaneTa(target.tlsa) && sortedNames(it->second->target) != sortedNames(target)) {
+    // DANE-TA checks names, and this target's differ from those the probe used: its outcome
+    // holds for them too unless it depended on names other than the TLSA base.
+    Entry& entry = *it->second;
+    if (entry.state != State::Done) {
+      ++counters_.cache_hits;
+      entry.other_names.emplace_back(target, std::move(done));
+    } else if (!entry.names_matter) {
+      ++counters_.cache_hits;
+      lru_.splice(lru_.end(), lru_, entry.lru_pos);
+      deliver({std::move(done)}, entry.record);
+    } else {
+      request(namesKey(target), target, std::move(done));
+    }
+    return;
+  }
+  request(key, target, std::move(done));
+}
+
+void Prober::request(const std::string& key, const ProbeTarget& target, Callback done) {
   auto it = entries_.find(key);
   if (it != entries_.end()) {
     ++counters_.cache_hits;
@@ -101,14 +133,17 @@ void Prober::launch(const std::string& key, Entry& entry) {
   counters_.max_per_address = std::max<size_t>(counters_.max_per_address, busy);
   // The probe calls back from the loop; the Prober cancels it before it goes away.
   entry.probe = tls::startProbe(loop_, entry.target, options_.probe,
-                                [this, key](storage::ProbeRecord record) { onProbeDone(key, std::move(record)); });
+                                [this, key](storage::ProbeRecord record, bool names_matter) {
+                                  onProbeDone(key, std::move(record), names_matter);
+                                });
 }
 
-void Prober::onProbeDone(const std::string& key, storage::ProbeRecord record) {
+void Prober::onProbeDone(const std::string& key, storage::ProbeRecord record, bool names_matter) {
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
   Entry& entry = *it->second;
   entry.probe = nullptr;
+  entry.names_matter = names_matter;
   --counters_.in_flight;
   if (--per_address_[entry.target.address] == 0) per_address_.erase(entry.target.address);
   entry.saw_421 = entry.saw_421 || record.rate_limited;
@@ -156,8 +191,20 @@ void Prober::complete(const std::string& key, Entry& entry) {
   entry.lru_pos = std::prev(lru_.end());
   std::vector<Callback> waiters;
   waiters.swap(entry.waiters);
+  std::vector<std::pair<ProbeTarget, Callback>> other_names;
+  other_names.swap(entry.other_names);
+  const bool names_matter = entry.names_matter;
   const storage::ProbeRecord record = entry.record;
   evict();  // may destroy `entry`; the record and waiters are copies
+  // Other reference names share the outcome unless it depended on names (then they get their
+  // own probe; a stopped Prober starts none, so they get this one's record).
+  for (auto& [target, done] : other_names) {
+    if (names_matter && !stopping_) {
+      request(namesKey(target), target, std::move(done));
+    } else {
+      waiters.push_back(std::move(done));
+    }
+  }
   deliver(std::move(waiters), record);
 }
 

@@ -1,10 +1,12 @@
 // scanner/tls/prober.h — the probe scheduler: runs SmtpProbe (smtp_probe.h) for the pipeline on
 // one libuv loop, politely.
-// - Cache: one probe per (address, port, TLSA base domain, sorted TLSA RRset), plus the sorted
-//   reference names when a usable DANE-TA(2) record is in the set (DANE-TA name checks depend on
-//   them; DANE-EE does not look at names). A request identical to one in flight joins it; one
-//   identical to a finished probe gets its record (LRU-bounded, `cache_size`). A provider's MX
-//   named by thousands of domains is probed once per address.
+// - Cache: one probe per (address, port, TLSA base domain, sorted TLSA RRset). A request
+//   identical to one in flight joins it; one identical to a finished probe gets its record
+//   (LRU-bounded, `cache_size`). A provider's MX named by thousands of domains is probed once
+//   per address. DANE-TA(2) checks the reference names (MX host, next-hop domain), which differ
+//   between the domains a host serves: a request with other names shares the outcome unless it
+//   depended on names other than the TLSA base (the chain passed through the MX host's or the
+//   next-hop's name, or failed on names); only then is it probed again, keyed by its names.
 // - `tls_concurrency` probes in flight at most; the rest wait in a FIFO queue. At most
 //   `per_address` connections to one address at a time (a queued probe to a busy address lets
 //   later ones to other addresses pass).
@@ -87,6 +89,9 @@ class Prober {
     ProbeTarget target;
     State state = State::Queued;
     std::vector<Callback> waiters;
+    // DANE-TA requests with other reference names, waiting for this probe's outcome.
+    std::vector<std::pair<ProbeTarget, Callback>> other_names;
+    bool names_matter = false;        // the outcome depended on names other than the base
     storage::ProbeRecord record;      // when Done; the first attempt's while Waiting
     SmtpProbe* probe = nullptr;       // while Running
     loop::TimerPtr retry_timer;       // while Waiting; its data points to this entry
@@ -97,7 +102,8 @@ class Prober {
 
   void pump();
   void launch(const std::string& key, Entry& entry);
-  void onProbeDone(const std::string& key, storage::ProbeRecord record);
+  void request(const std::string& key, const ProbeTarget& target, Callback done);
+  void onProbeDone(const std::string& key, storage::ProbeRecord record, bool names_matter);
   void onRetryTimer(const std::string& key);
   void complete(const std::string& key, Entry& entry);
   void deliver(std::vector<Callback> waiters, const storage::ProbeRecord& record);

@@ -510,6 +510,9 @@ class SmtpProbe {
         }
       }
       record_.leaf_names_match = match;
+      leaf_names_base_ = !target_.tlsa_base.empty() &&
+                         X509_check_host(leaf, target_.tlsa_base.c_str(), target_.tlsa_base.size(),
+                                         X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr) == 1;
     }
     const long verify = SSL_get_verify_result(ssl);
     record_.verify_code = verify;
@@ -521,6 +524,8 @@ class SmtpProbe {
       const unsigned char* data = nullptr;
       size_t dlen = 0;
       if (depth >= 0 && SSL_get0_dane_tlsa(ssl, &usage, &selector, &mtype, &data, &dlen) >= 0) {
+        // DANE-TA passed through a name other than the base (the MX host or next-hop domain).
+        names_matter_ = usage == 2 && !leaf_names_base_;
         record_.dane = "pass";
         record_.matched_depth = depth;
         record_.matched = std::to_string(usage) + ' ' + std::to_string(selector) + ' ' + std::to_string(mtype) + ' ' +
@@ -528,6 +533,7 @@ class SmtpProbe {
       } else {
         record_.dane = "fail";
         record_.error = "DANE: " + record_.verify_text;
+        names_matter_ = verify == X509_V_ERR_HOSTNAME_MISMATCH;
       }
     }
     // QUIT inside TLS, and close_notify; the reply is not waited for.
@@ -545,7 +551,7 @@ class SmtpProbe {
     closeAll();
     ProbeDone done = std::move(done_);
     try {
-      done(std::move(record_));
+      done(std::move(record_), names_matter_);
     } catch (...) {
       // Nothing may unwind through libuv's C frames.
     }
@@ -572,6 +578,8 @@ class SmtpProbe {
   storage::ProbeRecord record_;
   storage::ProbeStageRecord scratch_stage_;
   bool usable_ = false;
+  bool leaf_names_base_ = false;  // the leaf names the TLSA base domain
+  bool names_matter_ = false;     // see ProbeDone
   bool finished_ = false;
   int open_handles_ = 0;
   int tcp_error_ = 0;

@@ -60,8 +60,11 @@ struct ProbeOptions {
 // the loop (never inside startProbe()), unless cancelProbe() comes first. The probe frees itself
 // after its libuv handles are closed, in a later loop iteration: the pointer is valid until
 // `done` starts running or cancelProbe() returns, and must not be used after either.
+// `names_matter`: the outcome could differ for other reference names than the TLSA base domain
+// (DANE-TA authenticated the chain through a name other than the base, or failed on names): the
+// Prober then does not reuse it for a target whose names differ.
 class SmtpProbe;
-using ProbeDone = std::function<void(storage::ProbeRecord)>;
+using ProbeDone = std::function<void(storage::ProbeRecord, bool names_matter)>;
 
 [[nodiscard]] SmtpProbe* startProbe(uv_loop_t* loop, const ProbeTarget& target, const ProbeOptions& options,
                                     ProbeDone done);

@@ -6,7 +6,8 @@
 //   HOST-ID  ADDRESS  PORT  TLSA-BASE  REFERENCE-NAMES (space-separated)  TLSA (";"-separated)
 // Output, one line per HOST-ID in input order:
 //   {"host": ID, "state": ..., "findings": [...], "probes": [{contract fields, evidence}, ...]}
-// Options: --stage-timeout MS --deadline MS --connect-timeout MS --retry-delay MS
+// Options: --stage-timeout MS --deadline MS --connect-timeout MS --retry-delay MS --counters 1
+// (--counters 1: a last line {"counters": {...}} with the Prober's counters)
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -93,6 +94,7 @@ int main(int argc, char** argv) {
   options.probe.deadline_ms = 5000;
   options.retry_delay_ms = 300;
   options.tls_concurrency = 16;
+  bool print_counters = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const auto value = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
@@ -100,6 +102,7 @@ int main(int argc, char** argv) {
     else if (flag == "--deadline") options.probe.deadline_ms = value;
     else if (flag == "--connect-timeout") options.probe.connect_timeout_ms = value;
     else if (flag == "--retry-delay") options.retry_delay_ms = value;
+    else if (flag == "--counters") print_counters = value != 0;
     else {
       std::fprintf(stderr, "probe_lab: unknown option %s\n", flag.c_str());
       return 2;
@@ -170,6 +173,11 @@ int main(int argc, char** argv) {
     w.endArray();
     w.endObject();
     std::cout << out << '\n';
+  }
+  if (print_counters) {  // the Prober's own account: how many connections the probes took
+    const auto& c = prober.counters();
+    std::cout << "{\"counters\": {\"requested\": " << c.requested << ", \"cache_hits\": " << c.cache_hits
+              << ", \"connections\": " << c.connections << "}}\n";
   }
   if (missing != 0) {
     std::fprintf(stderr, "probe_lab: %d probes never reported\n", missing);

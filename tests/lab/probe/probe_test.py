@@ -234,11 +234,46 @@ def main():
                                  f"got {json.dumps(act[key])} (error: {act['error']})")
             diffs.extend(evidence_problems(case["id"], act))
 
+    diffs.extend(politeness_problems(args))
+
     for d in diffs:
         print(f"DIFF {d}")
     print(f"probe_test: {len(cases)} catalogue hosts, {len(extras)} extra cases, {len(lines)} probes, "
           f"{len(diffs)} differences")
     return 1 if diffs or stale or not cases else 0
+
+
+def politeness_problems(args):
+    """Issue 4's politeness with DANE-TA: a provider's host is probed once per address whatever
+    the domains' next-hop names, unless the outcome depends on them. dane-ta's leaf names the
+    TLSA base: three next-hop domains, one connection, all pass. ta-nexthop's leaf names only
+    ta-nexthop.test: its own next hop passes, another fails on names, so two connections."""
+    def host(domain):
+        text = expand(args.rundir, (pathlib.Path(args.catalogue) / "scenarios" / f"{domain}.json").read_text())
+        h = json.loads(text)["expect"]["default"]["mx"][0]
+        return h["addresses"][0], h["tlsa_base"], h["host"], ";".join(h["tlsa"])
+    problems = []
+    for domain, next_hops, want_states, want_connections in [
+            ("dane-ta.test", ["dane-ta.test", "a.example", "b.example"], ["pass", "pass", "pass"], 1),
+            ("ta-nexthop.test", ["ta-nexthop.test", "other.example"], ["pass", "fail"], 2)]:
+        address, base, mx, tlsa = host(domain)
+        lines = ["\t".join([f"{domain}/{hop}", address, "25", base, " ".join([base, mx, hop]), tlsa])
+                 for hop in next_hops]
+        run = subprocess.run([args.probe_lab, "--counters", "1"], input="\n".join(lines) + "\n",
+                             capture_output=True, text=True)
+        if run.returncode != 0:
+            problems.append(f"politeness {domain}: probe_lab failed ({run.returncode}): {run.stderr}")
+            continue
+        objs = [json.loads(line) for line in run.stdout.splitlines()]
+        counters = objs[-1]["counters"]
+        states = {o["host"]: o["state"] for o in objs[:-1]}
+        got = [states.get(f"{domain}/{hop}") for hop in next_hops]
+        if got != want_states:
+            problems.append(f"politeness {domain}: states {got}, expected {want_states}")
+        if counters["connections"] != want_connections:
+            problems.append(f"politeness {domain}: {counters['connections']} connections for {len(next_hops)} "
+                            f"next-hop domains, expected {want_connections}")
+    return problems
 
 
 def evidence_problems(where, p):
