@@ -85,13 +85,10 @@ DELIBERATE = {}
 
 # Catalogue mode only: expectations that posttls-finger contradicts for a reason found in the
 # catalogue, not in danescan. Printed with the row; they still count as disagreements.
-CATALOGUE_NOTES = {
-    ("too-many-tlsa.test", "mx.too-many-tlsa.test"):
-        "RFC 7671 section 9 digest agility: for DANE-EE(3) SPKI(1) the RRset has SHA-256 and "
-        "SHA-512 records, so OpenSSL (SSL_CTX_dane_enable defaults: ordinal 1 for SHA-256, 2 "
-        "for SHA-512) and Postfix use only the SHA-512 ones, none of which matches; the "
-        "matching 3 1 1 record is ignored. danescan's OpenSSL probe will say fail as well.",
-}
+# Notes printed beside a disagreement in --catalogue mode, where the catalogue itself is in
+# question: (domain, host) -> text. (too-many-tlsa's digest-agility note was fixed in the
+# catalogue, commit 99bee73.)
+CATALOGUE_NOTES = {}
 
 
 # ---------------------------------------------------------------------------------------------
