@@ -29,6 +29,9 @@ enum class Behaviour {
   LongEhlo,        // 220, then an EHLO reply of about 1 MB
   SlowGreeting,    // the 220 comes after 100 ms, then NoStartTls
   Garbage,         // a greeting that is not SMTP
+  NoGreeting,      // accepts, then silence: the greeting stage times out
+  StartTlsSilent,  // EHLO offers STARTTLS, then no answer to STARTTLS
+  TlsSilent,       // "220 go ahead" to STARTTLS, then silence: the handshake times out
 };
 
 // A fake server: one listener; each connection follows `behaviour`. Counts connections and the
@@ -69,6 +72,7 @@ class FakeSmtp {
   // its greeting, so this counts overlapping probes exactly, unlike `open`, which lags behind
   // the client's closes.
   int greeting_pending = 0;
+  std::vector<std::string> lines;  // every command line received, CRLF removed
   int max_greeting_pending = 0;
 
  private:
@@ -78,6 +82,7 @@ class FakeSmtp {
     std::string in;
     loop::TimerPtr timer;
     int drip = 0;
+    bool silent = false;  // TlsSilent after its 220: everything the client sends is ignored
     ~Conn() { if (server) server->open--; }
   };
   using ConnPtr = loop::HandlePtr<Conn>;
@@ -112,6 +117,7 @@ class FakeSmtp {
         if (first) return sayThenClose(c, "421 4.7.0 busy\r\n");
         return say(c, "220 fake ESMTP\r\n");
       case Behaviour::Garbage: return say(c, "SSH-2.0-OpenSSH_9.2\r\n");
+      case Behaviour::NoGreeting: return;
       case Behaviour::SlowGreeting: {
         max_greeting_pending = std::max(max_greeting_pending, ++greeting_pending);
         c->timer = loop::makeTimer(loop_, error);
@@ -128,6 +134,7 @@ class FakeSmtp {
   }
 
   void onData(Conn* c) {
+    if (c->silent) return c->in.clear();
     size_t eol;
     while ((eol = c->in.find('\n')) != std::string::npos) {
       std::string line = c->in.substr(0, eol);
@@ -135,6 +142,7 @@ class FakeSmtp {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       const std::string verb = line.substr(0, 4);
       if (behaviour_ == Behaviour::Stall) continue;
+      lines.push_back(line);
       if (verb == "EHLO") {
         if (behaviour_ == Behaviour::Drip) {
           int error = 0;
@@ -145,12 +153,20 @@ class FakeSmtp {
           std::string reply = "250-fake\r\n";
           while (reply.size() < (1u << 20)) reply += "250-X-FILLER " + std::string(80, 'x') + "\r\n";
           say(c, reply + "250 8BITMIME\r\n");
-        } else if (behaviour_ == Behaviour::StartTlsRefused) {
+        } else if (behaviour_ == Behaviour::StartTlsRefused || behaviour_ == Behaviour::StartTlsSilent ||
+                   behaviour_ == Behaviour::TlsSilent) {
           say(c, "250-fake\r\n250-STARTTLS\r\n250 8BITMIME\r\n");
         } else {
           say(c, "250-fake\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
         }
       } else if (verb == "STAR") {
+        if (behaviour_ == Behaviour::StartTlsSilent) continue;
+        if (behaviour_ == Behaviour::TlsSilent) {
+          say(c, "220 2.0.0 go ahead\r\n");
+          c->silent = true;  // the ClientHello that follows is not SMTP: never answered
+          c->in.clear();
+          return;
+        }
         say(c, "454 4.7.0 TLS not available\r\n");
       } else if (verb == "QUIT") {
         sayThenClose(c, "221 bye\r\n");
@@ -230,6 +246,9 @@ TEST(SmtpProbe, NoStartTlsWithUsableTlsa) {
   loop::Loop loop;
   FakeSmtp server(loop.get(), "127.0.0.1", Behaviour::NoStartTls);
   const auto r = probeOnce(loop, server);
+  // The configured EHLO name went out.
+  ASSERT_GE(server.lines.size(), 1u);
+  EXPECT_EQ(server.lines[0], "EHLO prober-test.invalid");
   EXPECT_EQ(r.address, "127.0.0.1");
   EXPECT_TRUE(r.connected);
   EXPECT_FALSE(r.starttls);
@@ -262,6 +281,31 @@ TEST(SmtpProbe, ProbesAnIpv6Address) {
   EXPECT_EQ(got[0].connect.outcome, "ok");
   EXPECT_TRUE(got[0].connected);
   EXPECT_EQ(server.connections, 1);
+}
+
+// Every stage has its own timeout (fastOptions: 300 ms a stage), and says which stage it was.
+TEST(SmtpProbe, EachStageTimesOutOnItsOwn) {
+  struct Case {
+    Behaviour behaviour;
+    storage::ProbeStageRecord storage::ProbeRecord::*stage;
+    bool connected, starttls;
+  };
+  for (const Case& c : {Case{Behaviour::NoGreeting, &storage::ProbeRecord::greeting, false, false},
+                        Case{Behaviour::StartTlsSilent, &storage::ProbeRecord::starttls_stage, true, true},
+                        Case{Behaviour::TlsSilent, &storage::ProbeRecord::handshake, true, true}}) {
+    loop::Loop loop;
+    FakeSmtp server(loop.get(), "127.0.0.1", c.behaviour);
+    const auto r = probeOnce(loop, server);
+    EXPECT_EQ((r.*c.stage).outcome, "timeout") << static_cast<int>(c.behaviour);
+    EXPECT_GE((r.*c.stage).elapsed_ms, 250u);
+    EXPECT_LT(r.elapsed_ms, 2000u);  // the stage timeout, not the 3 s deadline, ended it
+    EXPECT_EQ(r.connected, c.connected);
+    EXPECT_EQ(r.starttls, c.starttls);
+    EXPECT_FALSE(r.tls_ok);
+    EXPECT_EQ(r.dane, "fail");
+    ASSERT_TRUE(r.error);
+    EXPECT_NE(r.error->find("timeout"), std::string::npos) << *r.error;
+  }
 }
 
 TEST(SmtpProbe, OpportunisticProbeHasNoDaneOutcome) {
