@@ -77,13 +77,18 @@ EXTRA_CASES = [
 ]
 
 
+SNI_SEEN = []  # the server names the leaf-only server was asked for (RFC 7672 section 8.1)
+
+
 def leaf_only_server(rundir):
-    """A STARTTLS server on 127.0.0.1 (ephemeral port) presenting leaf-ta without its CA."""
+    """A STARTTLS server on 127.0.0.1 (ephemeral port) presenting leaf-ta without its CA; it
+    notes the SNI of every handshake in SNI_SEEN."""
     import socket
     import ssl
     import threading
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(f"{rundir}/certs/leaf-ta.crt", f"{rundir}/certs/leaf-ta.key")
+    ctx.sni_callback = lambda sock, name, context: SNI_SEEN.append(name)
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(30)
 
@@ -235,6 +240,10 @@ def main():
             diffs.extend(evidence_problems(case["id"], act))
 
     diffs.extend(politeness_problems(args))
+    # SNI is the TLSA base domain (RFC 7672 section 8.1), seen by the server itself.
+    leaf_only_bases = [c["base"] for c in extras if "LEAF_ONLY" in c["addresses"]]
+    if not leaf_only_bases or SNI_SEEN != leaf_only_bases:
+        diffs.append(f"SNI: the leaf-only server saw {SNI_SEEN}, expected {leaf_only_bases}")
 
     for d in diffs:
         print(f"DIFF {d}")
