@@ -10,10 +10,12 @@ using namespace spec;
 
 namespace {
 
-// The leaf certificates the probes of the run saw (probe_certs depth 0), with the host's name.
+// The leaf certificates the DANE probes of the run saw (probe_certs depth 0), with the host's
+// name; opportunistic probes (--probe-all, dane 'n/a') are not of DANE hosts.
 constexpr const char* kLeaves =
     "leaf AS (SELECT h.name, p.host_id, c.sha256, c.key_type, c.key_bits, c.not_after, c.issuer FROM probes p "
-    "JOIN hosts h ON h.id = p.host_id JOIN probe_certs c ON c.probe_id = p.id AND c.depth = 0 WHERE h.run_id = ?1)";
+    "JOIN hosts h ON h.id = p.host_id JOIN probe_certs c ON c.probe_id = p.id AND c.depth = 0 WHERE h.run_id = ?1 "
+    "AND p.dane <> 'n/a')";
 
 // RFC 8914 section 4 (and the IANA registry's later entries) by INFO-CODE.
 constexpr const char* kEdeNames =
@@ -101,9 +103,26 @@ Section certificatesSection(const Source& s) {
         {"TLSv1.3", "p.tls_version = 'TLSv1.3'"},
         {"TLSv1.2", "p.tls_version = 'TLSv1.2'"},
     };
-    const std::string sql =
-        countMetricsSql("", "probes p JOIN hosts h ON h.id = p.host_id WHERE h.run_id = ?1", rows, "c0", "probes");
+    const std::string sql = countMetricsSql(
+        "", "probes p JOIN hosts h ON h.id = p.host_id WHERE h.run_id = ?1 AND p.dane <> 'n/a'", rows, "c0", "probes");
     s.fill(t, sql);
+    section.tables.push_back(std::move(t));
+  }
+  {
+    Table t = table("tls_opportunistic", "Opportunistic TLS (scans with --probe-all)",
+                    "SMTP/TLS probes of hosts without usable TLSA records (dane n/a): STARTTLS as a sender without "
+                    "DANE would see it. Empty unless the scan ran with --probe-all.",
+                    metricColumns("probes (one per address)"));
+    const std::vector<Metric> rows = {
+        {"probes", "1"},
+        {"connected (220 greeting)", "p.connected = 1"},
+        {"STARTTLS offered", "p.starttls = 1"},
+        {"TLS handshake completed", "p.tls_ok = 1"},
+        {"TLSv1.3", "p.tls_version = 'TLSv1.3'"},
+        {"TLSv1.2", "p.tls_version = 'TLSv1.2'"},
+    };
+    s.fill(t, countMetricsSql("", "probes p JOIN hosts h ON h.id = p.host_id WHERE h.run_id = ?1 AND p.dane = 'n/a'",
+                              rows, "c0", "probes"));
     section.tables.push_back(std::move(t));
   }
   return section;

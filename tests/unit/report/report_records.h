@@ -69,6 +69,16 @@ inline std::vector<DomainRecord> reportRecords() {
     HostRecord h = hostNamed("mx.protection.outlook.example", "insecure", false);
     h.cname_rcode = "SERVFAIL";
     h.host_findings = {"cname-query-failure"};
+    // An opportunistic probe (--probe-all): TLS without usable TLSA, dane n/a. Its ED25519 leaf is
+    // not a DANE host's certificate.
+    storage::ProbeRecord p;
+    p.address = "192.0.2.50";
+    p.connected = p.starttls = p.tls_ok = true;
+    p.dane = "n/a";
+    p.tls_version = "TLSv1.3";
+    p.chain = {storage::PeerCertRecord{"12", "34", "CN=mx.protection.outlook.example", "CN=Public CA", "ED25519", 253,
+                                       {}, daysFromNow(-30), daysFromNow(60)}};
+    h.probes = {p};
     h.queries = {query("a", h.host, 1, "NOERROR", false), query("cname", h.host, 5, "SERVFAIL", false)};
     d.mx = {h};
     d.findings = {"cname-query-failure"};

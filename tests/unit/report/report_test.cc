@@ -229,6 +229,12 @@ TEST_F(ReportTest, CertificatesSection) {
   EXPECT_EQ(ints("tls_probes", {"matched a DANE-TA(2) record"}, {"count"}), V{1});
   EXPECT_EQ(ints("tls_probes", {"DANE pass, leaf names do not include the host"}, {"count"}), V{1});
   EXPECT_EQ(ints("tls_probes", {"rate limited (421)"}, {"count"}), V{1});
+  // The outlook host's opportunistic probe counts apart, and its certificate is no DANE host's.
+  EXPECT_EQ(ints("tls_opportunistic", {"probes"}, {"count"}), V{1});
+  EXPECT_EQ(ints("tls_opportunistic", {"TLS handshake completed"}, {"count"}), V{1});
+  EXPECT_EQ(ints("tls_opportunistic", {"TLSv1.3"}, {"count"}), V{1});
+  for (const auto& row : table("cert_keys").rows) EXPECT_NE(row[0], report::Cell(std::string("ED25519")));
+  EXPECT_EQ(ints("cert_validity", {"30-90 d"}, {"certificates"}), V{0});
 }
 
 TEST_F(ReportTest, DnsSection) {
@@ -285,7 +291,7 @@ TEST_F(ReportTest, JsonParsesWithEveryTable) {
   std::ofstream(path) << render("json");
   const std::string check =
       "python3 -c \"import json,sys; j=json.load(open(sys.argv[1])); t=j['tables']; "
-      "assert len(t) == 26, len(t); "
+      "assert len(t) == 27, len(t); "
       "assert t['verdicts']['rows'][0] == {'verdict': 'no-mail', 'domains': 1, 'share': 1/11}, "
       "t['verdicts']['rows'][0]; "
       "assert all(len(r) == len(v['columns']) for v in t.values() for r in v['rows']); "
