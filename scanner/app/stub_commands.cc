@@ -1,4 +1,4 @@
-// scanner/app/stub_commands.cc — the commands whose engines are still to be built (issues 5–6).
+// scanner/app/stub_commands.cc — the commands whose engines are still to be built (issue 5).
 // Their options are those of ../shared/contract/cli.md, parsed and validated now so that scripts
 // get the contract's usage errors; running one says plainly that it is not implemented yet and
 // exits 1, so no caller can mistake it for a completed scan.
@@ -41,25 +41,6 @@ void addReportCommand(CLI::App& app, Runner& run) {
   cmd->add_option("--format", *format, "Output format")->check(CLI::IsMember(formats))->capture_default_str();
   cmd->add_option("--out", *out, "Write to FILE instead of standard output");
   cmd->callback([db, format, out, &run] { run = notYet("report", "issue 5: reports"); });
-}
-
-void addBenchCommand(CLI::App& app, Runner& run) {
-  auto resolvers = std::make_shared<std::vector<std::string>>();
-  auto list = std::make_shared<std::string>();
-  auto rate = std::make_shared<double>(0);
-  auto duration = std::make_shared<double>(10);
-  auto ramp = std::make_shared<bool>(false);
-  auto format = std::make_shared<std::string>("text");
-  CLI::App* cmd = app.add_subcommand("bench", "Measure how fast a resolver serves the DANE query mix.");
-  cmd->add_option("--resolver", *resolvers, "Resolver to measure, IP[:PORT]")->required()->check(resolverValidator());
-  cmd->add_option("--list", *list, "Domain list to draw queries from")->required();
-  cmd->add_option("--rate", *rate, "Offered queries per second")->check(CLI::PositiveNumber);
-  cmd->add_option("--duration", *duration, "Seconds to run at --rate")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_flag("--ramp", *ramp, "Raise the offered rate step by step to find the highest sustained rate");
-  cmd->add_option("--format", *format, "Output format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-  cmd->callback([resolvers, list, rate, duration, ramp, format, &run] {
-    run = notYet("bench", "issue 6: resolver benchmark");
-  });
 }
 
 }  // namespace danescan::app
