@@ -146,6 +146,14 @@ std::string rrTypeName(uint16_t type) {
   return type < kLow.size() ? kLow[type] : rrTypeNameUncached(type);
 }
 
+std::optional<uint16_t> rrTypeFromName(std::string_view name) {
+  const std::string text(name);
+  const ldns_rr_type type = ldns_get_rr_type_by_name(text.c_str());
+  // ldns answers 0 for a name it does not know; type 0 is reserved anyway.
+  if (type == 0) return std::nullopt;
+  return static_cast<uint16_t>(type);
+}
+
 std::string rcodeName(unsigned rcode) {
   // The contract's names (NOTIMP, not ldns's NOTIMPL).
   static constexpr const char* kNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
@@ -194,7 +202,9 @@ std::string TlsaRecord::presentation() const {
   return out;
 }
 
-std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::string& error) {
+namespace {
+
+std::optional<Response> parse(const uint8_t* data, size_t size, std::string& error, bool records) {
   ldns_pkt* raw = nullptr;
   const ldns_status status = ldns_wire2pkt(&raw, data, size);
   if (status != LDNS_STATUS_OK) {
@@ -217,7 +227,8 @@ std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::str
     const ldns_rr* rr = ldns_rr_list_rr(q, 0);
     out.question = Question{rdfText(ldns_rr_owner(rr)), static_cast<uint16_t>(ldns_rr_get_type(rr))};
   }
-  if (const ldns_rr_list* answer = ldns_pkt_answer(pkt.get())) {
+  const ldns_rr_list* answer = records ? ldns_pkt_answer(pkt.get()) : nullptr;
+  if (answer != nullptr) {
     for (size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
       const ldns_rr* rr = ldns_rr_list_rr(answer, i);
       out.answer.push_back(toRecord(rr));
@@ -237,6 +248,12 @@ std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::str
   }
   return out;
 }
+
+}  // namespace
+
+std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::string& error) { return parse(data, size, error, true); }
+
+std::optional<Response> parseResponseHead(const uint8_t* data, size_t size, std::string& error) { return parse(data, size, error, false); }
 
 std::vector<Record> Response::answersOfType(uint16_t type) const {
   std::vector<Record> out;

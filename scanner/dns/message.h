@@ -16,6 +16,8 @@ namespace danescan::scanner::dns {
 enum class RrType : uint16_t { A = 1, NS = 2, CNAME = 5, SOA = 6, MX = 15, AAAA = 28, DS = 43, RRSIG = 46, TLSA = 52 };
 
 [[nodiscard]] std::string rrTypeName(uint16_t type);
+// The type a mnemonic ("MX", "tlsa", "TYPE52") names, as ldns reads it; nullopt if none.
+[[nodiscard]] std::optional<uint16_t> rrTypeFromName(std::string_view name);
 // Rcode names as the contract prints them (NOERROR, NXDOMAIN, SERVFAIL, ...); BADVERS etc. for
 // extended rcodes, RCODE<N> for unassigned values.
 [[nodiscard]] std::string rcodeName(unsigned rcode);
@@ -87,6 +89,10 @@ struct Response {
 // Parses a response. nullopt (with the reason in `error`) for anything ldns cannot parse or that
 // is not a response; a hostile message never crashes and never allocates beyond its size.
 [[nodiscard]] std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::string& error);
+// The same without the answer section's values (`answer`, `mx`, `tlsa` and `addresses` stay
+// empty): the header, the question and the Extended DNS Errors, which is all a load generator
+// counts. Presenting the records in text is most of parseResponse()'s cost.
+[[nodiscard]] std::optional<Response> parseResponseHead(const uint8_t* data, size_t size, std::string& error);
 
 // Lower case, no trailing dot: the form every name takes inside danescan.
 [[nodiscard]] std::string normaliseOwner(std::string_view presentation);

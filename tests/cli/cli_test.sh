@@ -79,6 +79,27 @@ expect report-compare 0 'Changes since the compared scan' -- "$bin" report --db 
 expect report-compare-missing 1 'danescan report: .*old\.sqlite' -- "$bin" report --db "$tmp/opts.sqlite" --compare "$tmp/old.sqlite"
 expect report-no-partial-left 0 '^0$' -- bash -c "ls '$tmp' | grep -c partial || true"
 
+# danescan bench: usage errors (exit 2) name what is wrong; a resolver that never answers is exit 1,
+# with the report still written (nothing listens on 127.0.0.1:9).
+expect bench-missing-resolver 2 'resolver' -- "$bin" bench --list "$tmp/one.txt" --rate 10
+expect bench-no-source 2 'list or --queries' -- "$bin" bench --resolver 127.0.0.1 --rate 10
+expect bench-list-and-queries 2 'excludes' -- "$bin" bench --resolver 127.0.0.1 --list "$tmp/one.txt" --queries q --rate 10
+expect bench-no-mode 2 'rate' -- "$bin" bench --resolver 127.0.0.1 --list "$tmp/one.txt"
+expect bench-ramp-and-rate 2 'excludes' -- "$bin" bench --resolver 127.0.0.1 --list "$tmp/one.txt" --ramp --rate 10
+expect bench-ramp-option-alone 2 'ramp' -- "$bin" bench --resolver 127.0.0.1 --list "$tmp/one.txt" --rate 10 --ramp-start 5
+expect bench-bad-rate 2 'rate' -- "$bin" bench --resolver 127.0.0.1 --list "$tmp/one.txt" --rate -5
+expect bench-bad-format 2 'format' -- "$bin" bench --resolver 127.0.0.1 --list "$tmp/one.txt" --rate 10 --format pdf
+expect bench-bad-resolver 2 "'resolver.example' is not an IP address" -- "$bin" bench --resolver resolver.example --list l --rate 10
+expect bench-passes-and-duration 2 'excludes' -- "$bin" bench --resolver 127.0.0.1 --list "$tmp/one.txt" --rate 10 --passes 2 --duration 3
+expect bench-missing-list 1 "cannot read list '$tmp/nope.txt'" -- "$bin" bench --resolver 127.0.0.1:9 --list "$tmp/nope.txt" --rate 10
+printf 'a.example MX\na.example NOPE\n' >"$tmp/bad-queries.txt"
+expect bench-bad-queries 1 'bad-queries\.txt:2: unknown type' -- "$bin" bench --resolver 127.0.0.1:9 --queries "$tmp/bad-queries.txt" --rate 10
+expect bench-never-answered 1 'never answered \(20 queries sent\)' -- "$bin" bench -q --resolver 127.0.0.1:9 --list "$tmp/one.txt" --rate 100 --duration 0.2 --timeout 50 --out "$tmp/bench.json" --format json
+expect bench-json-written 0 '^20 20 0\.0$' -- /usr/bin/python3 -c "
+import json, sys
+o = json.load(open(sys.argv[1]))
+print(o['sent'], o['lost'], o['achieved_qps'])" "$tmp/bench.json"
+
 # danescan list: normalisation, comments, CSV, invalid lines with file:line, duplicates, stdin.
 printf '# a comment\nExample.COM.\n\n1,tranco.example\nbad..name\nexample.com\nbücher.example\n' >"$tmp/a.txt"
 expect list-names 0 '^example\.com tranco\.example xn--bcher-kva\.example $' -- bash -c "'$bin' list -q '$tmp/a.txt' | tr '\n' ' '"

@@ -305,5 +305,35 @@ TEST(ParseResponse, RejectsQueriesAndGarbageWithoutCrashing) {
   EXPECT_FALSE(parseResponse(wire.data(), 5, error).has_value());
 }
 
+// parseResponseHead() is parseResponse() without the answer's values: same header, question and
+// EDEs, same verdict on garbage.
+TEST(ParseResponseHead, SameHeadWithoutTheRecords) {
+  auto wire = makeResponse(10, "Example.TEST.", LDNS_RR_TYPE_MX, 0, {"example.test. 300 IN MX 10 mx.example.test."}, true);
+  std::string error;
+  const auto head = parseResponseHead(wire.data(), wire.size(), error);
+  ASSERT_TRUE(head) << error;
+  Response full = parseOk(wire);
+  EXPECT_FALSE(full.answer.empty());
+  full.answer.clear();
+  full.mx.clear();
+  EXPECT_EQ(head->id, full.id);
+  EXPECT_EQ(head->rcode, full.rcode);
+  EXPECT_EQ(head->authentic_data, full.authentic_data);
+  EXPECT_EQ(head->question, full.question);
+  EXPECT_TRUE(head->answer.empty());
+  EXPECT_TRUE(head->mx.empty());
+  const auto query = buildQuery(8, Question{"x.test", 1}, QueryOptions{});
+  EXPECT_FALSE(parseResponseHead(query.data(), query.size(), error).has_value());
+  for (size_t cut = 0; cut < wire.size(); ++cut) (void)parseResponseHead(wire.data(), cut, error);
+}
+
+TEST(RrTypeFromName, ReadsMnemonicsAsLdnsDoes) {
+  EXPECT_EQ(rrTypeFromName("MX"), std::optional<uint16_t>(15));
+  EXPECT_EQ(rrTypeFromName("tlsa"), std::optional<uint16_t>(52));
+  EXPECT_EQ(rrTypeFromName("AAAA"), std::optional<uint16_t>(28));
+  EXPECT_EQ(rrTypeFromName("TYPE65"), std::optional<uint16_t>(65));
+  EXPECT_EQ(rrTypeFromName("NOPE"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace danescan::scanner::dns

@@ -1,0 +1,18 @@
+// scanner/app/validators.cc — option validators that several commands share (scan, bench).
+#include <string>
+
+#include "scanner/app/commands.h"
+#include "scanner/dns/resolver_address.h"
+
+namespace danescan::app {
+
+CLI::Validator resolverValidator() {
+  return CLI::Validator(
+      [](std::string& value) {
+        std::string error;
+        return scanner::dns::ResolverAddress::parse(value, error) ? std::string() : error;
+      },
+      "ADDR[:PORT]");
+}
+
+}  // namespace danescan::app
