@@ -15,7 +15,7 @@ scenarios without their own expectation), never from the report itself:
 - TLSA RRset sizes and usage/selector/matching-type counts (per distinct host name);
 - in default mode, the probe count.
 Then the formats: JSON parses; CSV loads with the csv module and agrees with the JSON table by
-table; both load in pandas when python3-pandas is installed; text, Markdown and HTML carry every
+table; both load in pandas (python3-pandas); text, Markdown and HTML carry every
 section, and the HTML has its bar charts.
 Prints one line per difference and 'report-check (MODE): N checks, M failed'; exit 1 on failure.
 """
@@ -201,12 +201,13 @@ def main():
                 if text != got:
                     check(f"csv {name}.{column['name']}", text, got)
 
-    # pandas (python3-pandas), when installed: both shapes load with no post-processing, numeric
-    # columns as numbers.
+    # pandas (python3-pandas, installed by tests/install-deps): both shapes load with no
+    # post-processing, numeric columns as numbers. Missing pandas is a failure, not a skip.
     try:
         import pandas as pd
     except ImportError:
         pd = None
+    check("pandas importable (python3-pandas)", True, pd is not None)
     if pd is not None:
         df = pd.read_csv(d / "report.csv")
         verdicts = df[df.table == "verdicts"].dropna(axis=1, how="all")
