@@ -4,9 +4,11 @@
 #include "scanner/c_ptr.h"
 
 #include <ldns/ldns.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <set>
@@ -161,6 +163,21 @@ std::string rcodeName(unsigned rcode) {
   if (rcode < std::size(kNames)) return kNames[rcode];
   if (rcode == 16) return "BADVERS";
   return "RCODE" + std::to_string(rcode);
+}
+
+uint16_t randomQueryId() {
+  thread_local uint8_t pool[512];
+  thread_local size_t used = sizeof pool;
+  if (used + 2 > sizeof pool) {
+    if (RAND_bytes(pool, sizeof pool) != 1) {
+      std::fprintf(stderr, "danescan: RAND_bytes failed\n");
+      std::abort();  // cannot happen with a working OpenSSL; carrying on would weaken every query
+    }
+    used = 0;
+  }
+  const auto id = static_cast<uint16_t>(pool[used] << 8 | pool[used + 1]);
+  used += 2;
+  return id;
 }
 
 std::vector<uint8_t> buildQuery(uint16_t id, const Question& question, const QueryOptions& options) {

@@ -8,7 +8,6 @@
 // delivered together at the end.
 #include "scanner/dns/resolver_client.h"
 
-#include <openssl/rand.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -59,23 +58,6 @@ struct TcpWrite {
 // A query goes to a second connection when the first fails under it, not to a third.
 constexpr unsigned kTcpTries = 2;
 
-// Query IDs come from OpenSSL's CSPRNG: predictable IDs make answers spoofable (RFC 5452).
-// Drawn 512 bytes at a time: a RAND_bytes() call per ID (its DRBG locking and parameter lookup)
-// was several percent of a hot scan's CPU; buffered bytes are just as unpredictable.
-uint16_t randomId() {
-  thread_local uint8_t pool[512];
-  thread_local size_t used = sizeof pool;
-  if (used + 2 > sizeof pool) {
-    if (RAND_bytes(pool, sizeof pool) != 1) {
-      std::fprintf(stderr, "danescan: RAND_bytes failed\n");
-      std::abort();  // cannot happen with a working OpenSSL; carrying on would weaken every query
-    }
-    used = 0;
-  }
-  const auto id = static_cast<uint16_t>(pool[used] << 8 | pool[used + 1]);
-  used += 2;
-  return id;
-}
 
 uint64_t nowMs() { return uv_hrtime() / 1000000; }
 
@@ -364,7 +346,7 @@ bool ResolverClient::openSockets(bool ipv6, std::string& error) {
 ResolverClient::Socket* ResolverClient::pickSocket(bool ipv6, std::string& error) {
   auto& pool = ipv6 ? sockets_v6_ : sockets_v4_;
   if (pool.empty() && !openSockets(ipv6, error)) return nullptr;
-  return pool[randomId() % pool.size()].get();
+  return pool[randomQueryId() % pool.size()].get();
 }
 
 // Several resolvers share the load and fail over. One that stopped answering (kDownAfter
@@ -415,7 +397,7 @@ void ResolverClient::startAttempt(Query& q) {
   uint64_t key = 0;
   int draws = 0;
   do {
-    id = randomId();
+    id = randomQueryId();
     key = socket->serial << 16 | id;
   } while (in_flight_.count(key) != 0 && ++draws < 64);
   if (draws == 64) {
@@ -611,7 +593,7 @@ void ResolverClient::assign(TcpConnection& conn, Query& q) {
   // IDs need only be unique on the connection; the loop ends fast, it holds few queries.
   uint16_t id = 0;
   do {
-    id = randomId();
+    id = randomQueryId();
   } while (conn.waiting.count(id) != 0);
   q.tcp_id = id;
   q.conn = &conn;

@@ -5,7 +5,6 @@
 
 #include "scanner/loadgen/schedule.h"
 
-#include <openssl/rand.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -26,23 +25,6 @@ constexpr unsigned kDefaultSockets = 16;
 constexpr size_t kRecvChunks = 20;  // datagrams per recvmmsg() at most (64 KiB each; libuv's UV__MMSG_MAXWIDTH)
 constexpr unsigned kIdDraws = 16;   // random IDs tried on a socket before a send counts as failed
 
-// Query IDs from OpenSSL's CSPRNG, drawn 512 bytes at a time (as the resolver client does):
-// predictable IDs make answers spoofable (RFC 5452), and a RAND_bytes() call per ID is slow.
-// Only the loop thread calls it.
-uint16_t randomId() {
-  static uint8_t pool[512];
-  static size_t used = sizeof pool;
-  if (used + 2 > sizeof pool) {
-    if (RAND_bytes(pool, sizeof pool) != 1) {
-      std::fprintf(stderr, "danescan: RAND_bytes failed\n");
-      std::abort();  // cannot happen with a working OpenSSL
-    }
-    used = 0;
-  }
-  const auto id = static_cast<uint16_t>(pool[used] << 8 | pool[used + 1]);
-  used += 2;
-  return id;
-}
 
 // The kernel's default 208 KB buffers overflow in a burst of answers (lab notes); root may exceed
 // net.core.rmem_max / wmem_max with the FORCE options.
@@ -253,7 +235,7 @@ bool LoadGenerator::sendOne(const dns::Question& question, uint64_t now) {
   uint16_t id = 0;
   unsigned draws = 0;
   do {
-    id = randomId();
+    id = dns::randomQueryId();
   } while (socket.slots[id].busy && ++draws < kIdDraws);
   if (draws == kIdDraws) return false;
   const std::vector<uint8_t> wire = dns::buildQuery(id, question, options_.query);
