@@ -9,6 +9,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -379,6 +384,43 @@ TEST(SmtpProbe, GarbageGreetingIsNotAConnection) {
   EXPECT_EQ(r.greeting.outcome, "garbage");
   EXPECT_EQ(r.dane, "fail");
   EXPECT_TRUE(r.error);
+}
+
+// A server whose accept queue is full drops new SYNs (Linux, tcp_abort_on_overflow 0): the
+// connect neither succeeds nor fails, and the probe's connect timeout ends it.
+TEST(SmtpProbe, ConnectTimesOut) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 0), 0);  // never accepts
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::vector<int> fillers;  // complete handshakes until the accept queue is full
+  for (int i = 0; i < 4; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ASSERT_GE(fd, 0);
+    (void)::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    fillers.push_back(fd);
+  }
+  ::usleep(100000);
+  loop::Loop loop;
+  ProberOptions options = fastOptions();
+  options.probe.connect_timeout_ms = 300;
+  Prober prober(loop.get(), options);
+  std::optional<storage::ProbeRecord> got;
+  prober.probe(target("127.0.0.1", ntohs(addr.sin_port)), [&](const storage::ProbeRecord& r) { got = r; });
+  loop.run();
+  for (int fd : fillers) ::close(fd);
+  ::close(listener);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->connect.outcome, "timeout");
+  EXPECT_GE(got->connect.elapsed_ms, 250u);
+  EXPECT_LT(got->elapsed_ms, 2000u);  // the connect timeout, not the 3 s deadline
+  EXPECT_FALSE(got->connected);
+  EXPECT_EQ(got->dane, "fail");
 }
 
 TEST(SmtpProbe, RefusedConnection) {
