@@ -137,6 +137,7 @@ def main():
     ap.add_argument("--catalogue", default=str(LAB / "catalogue"))
     args = ap.parse_args()
 
+    lab_certificates(args.rundir)
     cases = []  # (domain, expected domain, host id, host object)
     stale = []
     lines = []
@@ -285,6 +286,29 @@ def politeness_problems(args):
     return problems
 
 
+LAB_CERTS = {}  # SHA-256 of a lab certificate's DER -> its SANs as OpenSSL prints them
+
+
+def lab_certificates(rundir):
+    """Every certificate the lab made, by DER SHA-256, with its subjectAltName entries read by
+    the openssl command (not by danescan): the reference for the probes' SAN evidence."""
+    import hashlib
+    for crt in sorted(pathlib.Path(rundir, "certs").glob("*.crt")):
+        der = subprocess.run(["openssl", "x509", "-in", str(crt), "-outform", "DER"], capture_output=True,
+                             check=True).stdout
+        text = subprocess.run(["openssl", "x509", "-in", str(crt), "-noout", "-ext", "subjectAltName"],
+                              capture_output=True, text=True).stdout
+        sans = set()
+        for line in text.splitlines()[1:]:
+            for item in line.split(","):
+                item = item.strip()
+                if item.startswith("DNS:"):
+                    sans.add(item)
+                elif item.startswith("IP Address:"):
+                    sans.add("IP:" + item[len("IP Address:"):])
+        LAB_CERTS[hashlib.sha256(der).hexdigest()] = sans
+
+
 def evidence_problems(where, p):
     out = []
     if p["tls_ok"]:
@@ -298,6 +322,10 @@ def evidence_problems(where, p):
                     or not cert["subject"].startswith("CN=") or not cert["issuer"].startswith("CN=")
                     or (cert["key_type"], cert["key_bits"]) != ("EC", 256)):
                 out.append(f"{where}: incomplete certificate evidence {cert}")
+            if cert["sha256"] not in LAB_CERTS:
+                out.append(f"{where}: a certificate the lab did not make: {cert['sha256']}")
+            elif set(cert["sans"]) != LAB_CERTS[cert["sha256"]]:
+                out.append(f"{where}: SANs {sorted(cert['sans'])}, openssl reads {sorted(LAB_CERTS[cert['sha256']])}")
     if p["dane"] == "pass":
         usage, selector, mtype, data = p["matched"].split(" ")
         depth = p["matched_depth"]
