@@ -288,6 +288,26 @@ TEST(SmtpProbe, ProbesAnIpv6Address) {
   EXPECT_EQ(server.connections, 1);
 }
 
+// A probe that ends early says QUIT (RFC 5321 section 4.1.1.10) before it closes.
+TEST(SmtpProbe, SaysQuitWhenItGivesUp) {
+  loop::Loop loop;
+  FakeSmtp server(loop.get(), "127.0.0.1", Behaviour::NoStartTls);
+  Prober prober(loop.get(), fastOptions());
+  std::optional<storage::ProbeRecord> got;
+  int error = 0;
+  auto linger = loop::makeTimer(loop.get(), error);  // the server reads what came before closing
+  ASSERT_TRUE(linger);
+  linger->data = &server;
+  prober.probe(target("127.0.0.1", server.port()), [&](const storage::ProbeRecord& r) {
+    got = r;
+    uv_timer_start(linger.get(), [](uv_timer_t* t) { static_cast<FakeSmtp*>(t->data)->closeAll(); }, 200, 0);
+  });
+  loop.run();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->starttls_stage.outcome, "not-offered");
+  EXPECT_EQ(server.lines, (std::vector<std::string>{"EHLO prober-test.invalid", "QUIT"}));
+}
+
 // Every stage has its own timeout (fastOptions: 300 ms a stage), and says which stage it was.
 TEST(SmtpProbe, EachStageTimesOutOnItsOwn) {
   struct Case {
