@@ -16,6 +16,8 @@ page provably needs no network:
 Prints one line per check; exit 1 when one fails.
 """
 
+import html
+import json
 import os
 import pathlib
 import re
@@ -75,6 +77,25 @@ def main():
         bars = len(re.findall(r'<rect class="bar" [^>]*width="(?!0\.0")', dom))
         check(f"lab report: charts drawn ({charts} charts, {bars} non-empty bars)", charts >= 10 and bars >= 20)
         check("lab report: axes titled", dom.count('class="axis-title"') == 2 * charts)
+        # Tables sort: a copy of the page clicks the verdict table's headers from a script of its
+        # own and writes what it saw into the DOM (headless Chromium, no WebDriver needed).
+        clicker = tmp / "sorted.html"
+        clicker.write_text(report.read_text(encoding="utf-8").replace("</body>", """<script>
+var t = document.getElementById('t-verdicts'), th = t.querySelectorAll('th');
+function column(i, attr) { return Array.prototype.map.call(t.tBodies[0].rows, function (r) {
+  return attr ? parseFloat(r.cells[i].dataset.v) : r.cells[i].textContent; }); }
+th[1].click(); var up = column(1, true);
+th[1].click(); var down = column(1, true);
+th[0].click(); var names = column(0, false);
+document.body.dataset.sortcheck = JSON.stringify({up: up, down: down, names: names});
+</script></body>"""), encoding="utf-8")
+        dom, console = browse(clicker, "dom", None, tmp / "profile")
+        found = re.search(r'data-sortcheck="([^"]*)"', dom)
+        seen = json.loads(html.unescape(found.group(1))) if found else {}
+        up, down, names = seen.get("up", []), seen.get("down", []), seen.get("names", [])
+        check("sorting: a click sorts a number column ascending, a second click descending",
+              len(up) >= 5 and up == sorted(up) and down == sorted(up, reverse=True) and up != down, seen)
+        check("sorting: a text column sorts by name", len(names) >= 5 and names == sorted(names), names)
         browse(report, "png", outdir / "report.png", tmp / "profile")
         size = (outdir / "report.png").stat().st_size if (outdir / "report.png").exists() else 0
         check(f"lab report: screenshot {outdir / 'report.png'} ({size} bytes)", size > 10000)
