@@ -39,3 +39,31 @@ assert not t["compare_verdicts"]["rows"] and not t["compare_providers"]["rows"],
 assert all(r["new"] == 0 and r["fixed"] == 0 for r in t["compare_findings"]["rows"])
 print("report_test: --compare with itself finds no change")
 PY
+
+# A real change, in every format: an older copy of the scan where dane-ok.test was insecure.
+/usr/bin/python3 - "$out/scan.sqlite" "$out/old.sqlite" <<'PY'
+import sqlite3, sys
+src, dst = sqlite3.connect(sys.argv[1]), sqlite3.connect(sys.argv[2])
+src.backup(dst)
+dst.execute("UPDATE domains SET verdict = 'insecure' WHERE name = 'dane-ok.test'")
+dst.commit()
+PY
+for format in text md json csv html; do
+  "$bin" report --db "$out/scan.sqlite" --compare "$out/old.sqlite" --format "$format" --out "$out/changed.$format"
+done
+/usr/bin/python3 - "$out" <<'PY'
+import csv, json, pathlib, sys
+d = pathlib.Path(sys.argv[1])
+t = json.load(open(d / "changed.json"))["tables"]
+summary = {r["metric"]: r["count"] for r in t["compare_summary"]["rows"]}
+assert summary["verdict changed"] == 1 and summary["gained DANE"] == 1 and summary["lost DANE"] == 0, summary
+assert t["compare_verdicts"]["rows"] == [{"old_verdict": "insecure", "new_verdict": "dane-ok", "domains": 1}], \
+    t["compare_verdicts"]["rows"]
+rows = [r for r in csv.DictReader(open(d / "changed.csv")) if r["table"] == "compare_verdicts"]
+assert [(r["old_verdict"], r["new_verdict"], r["domains"]) for r in rows] == [("insecure", "dane-ok", "1")], rows
+for fmt in ("text", "md", "html"):
+    text = (d / f"changed.{fmt}").read_text(encoding="utf-8")
+    assert "Changes since the compared scan" in text and "gained DANE" in text, fmt
+    assert text.index("insecure", text.index("Changes since the compared scan")) > 0, fmt
+print("report_test: --compare shows the changed verdict in every format")
+PY
