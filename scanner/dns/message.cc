@@ -165,6 +165,11 @@ std::string rcodeName(unsigned rcode) {
   return "RCODE" + std::to_string(rcode);
 }
 
+std::optional<uint16_t> messageId(const uint8_t* data, size_t size) {
+  if (size < LDNS_HEADER_SIZE) return std::nullopt;
+  return static_cast<uint16_t>(LDNS_ID_WIRE(data));
+}
+
 uint16_t randomQueryId() {
   thread_local uint8_t pool[512];
   thread_local size_t used = sizeof pool;

@@ -35,6 +35,9 @@ struct QueryOptions {
 };
 
 // Wire form of a query with the given ID; empty only if ldns cannot encode the name.
+// The ID of a DNS message (ldns's reading of the header), nullopt when it is too short to hold one.
+[[nodiscard]] std::optional<uint16_t> messageId(const uint8_t* data, size_t size);
+
 // A query ID from OpenSSL's CSPRNG: predictable IDs make answers spoofable (RFC 5452). Drawn
 // 512 bytes at a time per thread (a RAND_bytes() call per ID, with its DRBG locking, was several
 // percent of a hot scan's CPU; buffered bytes are just as unpredictable).

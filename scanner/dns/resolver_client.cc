@@ -650,11 +650,12 @@ void ResolverClient::onTcpBytes(TcpConnection& conn, const uint8_t* data, size_t
     if (conn.in.size() - offset - 2 < length) break;
     const uint8_t* message = conn.in.data() + offset + 2;
     offset += 2 + length;
-    if (length < 2) {
+    const std::optional<uint16_t> id = messageId(message, length);
+    if (!id) {
       ++stats_.unmatched_tcp_messages;
       continue;
     }
-    const auto it = conn.waiting.find(static_cast<uint16_t>(message[0] << 8 | message[1]));
+    const auto it = conn.waiting.find(*id);
     if (it == conn.waiting.end()) {
       ++stats_.unmatched_tcp_messages;
       continue;

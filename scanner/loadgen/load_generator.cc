@@ -322,12 +322,12 @@ void LoadGenerator::onDatagram(Socket& socket, const uint8_t* data, size_t size,
   const uint64_t now = uv_hrtime();
   PhaseResult* current = active_ ? &results_[*active_] : nullptr;
   if (current != nullptr && (draining_ || now < current->start_ns)) current = nullptr;
-  // The ID is the first two octets of the header (RFC 1035 section 4.1.1).
-  if (size < 2 || !sameAddress(from, to_)) {
+  const std::optional<uint16_t> id = dns::messageId(data, size);
+  if (!id || !sameAddress(from, to_)) {
     if (current) ++current->ignored;
     return;
   }
-  Slot& slot = socket.slots[static_cast<uint16_t>(data[0] << 8 | data[1])];
+  Slot& slot = socket.slots[*id];
   if (!slot.busy) {
     if (current) ++current->late;
     return;
