@@ -1,8 +1,10 @@
 #include "scanner/dns/resolver_address.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <charconv>
+#include <cstring>
 
 namespace danescan::scanner::dns {
 namespace {
@@ -75,6 +77,21 @@ std::optional<ResolverAddress> ResolverAddress::parse(std::string_view text, std
 
 std::string ResolverAddress::toString() const {
   return (ipv6 ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
+}
+
+bool sameSocketAddress(const sockaddr* a, const sockaddr_storage& b) {
+  if (a->sa_family != b.ss_family) return false;
+  if (a->sa_family == AF_INET) {
+    const auto* x = reinterpret_cast<const sockaddr_in*>(a);
+    const auto* y = reinterpret_cast<const sockaddr_in*>(&b);
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (a->sa_family == AF_INET6) {
+    const auto* x = reinterpret_cast<const sockaddr_in6*>(a);
+    const auto* y = reinterpret_cast<const sockaddr_in6*>(&b);
+    return x->sin6_port == y->sin6_port && std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+  }
+  return false;
 }
 
 }  // namespace danescan::scanner::dns

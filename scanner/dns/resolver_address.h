@@ -3,6 +3,8 @@
 // one up would mean asking the system resolver, which a scan must never do.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,5 +22,9 @@ struct ResolverAddress {
   [[nodiscard]] std::string toString() const;  // "127.53.1.1:53", "[::1]:53"
   bool operator==(const ResolverAddress&) const = default;
 };
+
+// True when `from` (where a datagram came from) is `to` (where the query went): family, address
+// and port. Answers from anywhere else are not the resolver's.
+[[nodiscard]] bool sameSocketAddress(const sockaddr* from, const sockaddr_storage& to);
 
 }  // namespace danescan::scanner::dns

@@ -58,23 +58,7 @@ struct TcpWrite {
 // A query goes to a second connection when the first fails under it, not to a third.
 constexpr unsigned kTcpTries = 2;
 
-
 uint64_t nowMs() { return uv_hrtime() / 1000000; }
-
-bool sameAddress(const sockaddr* a, const sockaddr_storage& b) {
-  if (a->sa_family != b.ss_family) return false;
-  if (a->sa_family == AF_INET) {
-    const auto* x = reinterpret_cast<const sockaddr_in*>(a);
-    const auto* y = reinterpret_cast<const sockaddr_in*>(&b);
-    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-  }
-  if (a->sa_family == AF_INET6) {
-    const auto* x = reinterpret_cast<const sockaddr_in6*>(a);
-    const auto* y = reinterpret_cast<const sockaddr_in6*>(&b);
-    return x->sin6_port == y->sin6_port && std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-  }
-  return false;
-}
 
 bool sameQuestion(const std::optional<Question>& got, const Question& want) {
   if (!got || got->type != want.type || got->name.size() != want.name.size()) return false;
@@ -479,7 +463,7 @@ void ResolverClient::onDatagram(Socket& socket, const uint8_t* data, size_t size
   }
   Query& q = *it->second.query;
   const size_t resolver = it->second.resolver;
-  if (!sameAddress(from, resolver_addrs_[resolver])) {
+  if (!sameSocketAddress(from, resolver_addrs_[resolver])) {
     ++q.ignored_source;
     return;
   }

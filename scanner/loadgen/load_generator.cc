@@ -41,18 +41,6 @@ void growBuffers(uv_udp_t* udp, int bytes) {
   }
 }
 
-bool sameAddress(const sockaddr* a, const sockaddr_storage& b) {
-  if (a->sa_family != b.ss_family) return false;
-  if (a->sa_family == AF_INET) {
-    const auto* x = reinterpret_cast<const sockaddr_in*>(a);
-    const auto* y = reinterpret_cast<const sockaddr_in*>(&b);
-    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-  }
-  const auto* x = reinterpret_cast<const sockaddr_in6*>(a);
-  const auto* y = reinterpret_cast<const sockaddr_in6*>(&b);
-  return x->sin6_port == y->sin6_port && std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-}
-
 }  // namespace
 
 struct LoadGenerator::Access {
@@ -323,7 +311,7 @@ void LoadGenerator::onDatagram(Socket& socket, const uint8_t* data, size_t size,
   PhaseResult* current = active_ ? &results_[*active_] : nullptr;
   if (current != nullptr && (draining_ || now < current->start_ns)) current = nullptr;
   const std::optional<uint16_t> id = dns::messageId(data, size);
-  if (!id || !sameAddress(from, to_)) {
+  if (!id || !dns::sameSocketAddress(from, to_)) {
     if (current) ++current->ignored;
     return;
   }
