@@ -96,6 +96,7 @@ class ResolverClient {
   struct Socket;
   struct TcpConnection;
   struct TcpPool;
+  struct SendRequest;
 
  private:
   friend struct ClientAccess;  // the libuv callbacks in resolver_client.cc
@@ -103,6 +104,7 @@ class ResolverClient {
   void startAttempt(Query& q);
   void armTimer(Query& q, uint64_t ms);
   void onTimer(Query& q);
+  void onSendFailed(uint64_t key, uint64_t attempt, int status);
   void onDatagram(Socket& socket, const uint8_t* data, size_t size, const sockaddr* from);
   // A finished query's callback and result, detached from the client: delivering it touches no
   // member, so a batch can be delivered even when one callback destroys the client.
@@ -148,6 +150,7 @@ class ResolverClient {
   bool closed_ = false;
   size_t next_resolver_ = 0;
   uint64_t next_serial_ = 0;
+  uint64_t next_attempt_ = 0;
   std::vector<std::unique_ptr<Socket>> sockets_v4_;
   std::vector<std::unique_ptr<Socket>> sockets_v6_;
   std::unordered_map<uint64_t, std::unique_ptr<Query>> queries_;  // by serial
@@ -155,7 +158,8 @@ class ResolverClient {
   // late answer to an earlier attempt of the same query is accepted.
   struct InFlightEntry {
     Query* query;
-    size_t resolver;  // index into resolvers_: the answer must come from it
+    size_t resolver;   // index into resolvers_: the answer must come from it
+    uint64_t attempt;  // next_attempt_ when it was sent: a failed send finds its own attempt
   };
   std::unordered_map<uint64_t, InFlightEntry> in_flight_;
   std::vector<TcpPool> tcp_pools_;  // parallel to resolvers_

@@ -462,6 +462,33 @@ TEST_F(ResolverClientTest, SecondResolverAnswersWhenFirstIsSilent) {
   EXPECT_EQ(good.received.size(), 1u);
 }
 
+// Datagrams leave through libuv's send queue (sendmmsg batches), so the kernel's refusal arrives
+// in the send callback, after query() returned. Port 0 is refused by sendmsg() itself (EINVAL):
+// nothing leaves the machine, and the query must end with that reason, not wait out timeouts.
+TEST_F(ResolverClientTest, ASendTheKernelRefusesEndsTheQueryWithItsReason) {
+  ClientOptions options = fastOptions();
+  options.timeout_ms = 5000;  // a lost failure would end as a Timeout, and only after 15 s
+  options.max_timeout_ms = 5000;
+  ResolverClient client(loop_.get(), {ResolverAddress{"127.0.0.1", 0, false}}, options);
+  const QueryResult r = ask(client);
+  EXPECT_EQ(r.outcome, QueryOutcome::NetworkError);
+  EXPECT_EQ(r.error, "send to 127.0.0.1:0: invalid argument");
+  EXPECT_EQ(r.attempts, 0u);  // messages that left
+}
+
+TEST_F(ResolverClientTest, ASendTheKernelRefusesIsRetriedAtTheNextResolver) {
+  FakeServer good(loop_.get(), [](const Received& r, unsigned) { return std::vector<Bytes>{answerA(r)}; });
+  ClientOptions options = fastOptions();
+  options.timeout_ms = 5000;
+  options.max_timeout_ms = 5000;
+  ResolverClient client(loop_.get(), {ResolverAddress{"127.0.0.1", 0, false}, good.address()}, options);
+  const QueryResult r = ask(client);
+  EXPECT_EQ(r.outcome, QueryOutcome::Answered);
+  EXPECT_EQ(r.resolver, good.address());
+  EXPECT_EQ(r.attempts, 1u);
+  EXPECT_EQ(good.received.size(), 1u);
+}
+
 Bytes refusedFor(const Received& r) {
   Bytes reply = makeResponse(r.id, r.qname, LDNS_RR_TYPE_A, {});
   reply[3] = static_cast<uint8_t>((reply[3] & 0xF0) | LDNS_RCODE_REFUSED);  // RCODE: low bits of octet 4
