@@ -190,9 +190,10 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   if (!finished->empty()) {
     stream_options.exclude = [finished](std::string_view name) { return finished->count(std::string(name)) > 0; };
   }
-  inputs::DomainStream stream(std::move(stream_options));
-
   scanner::loop::Loop loop;
+  // Read on a thread of its own, ahead of the scan: a list that is slow to arrive (a pipe) must
+  // not stall the loop while answers wait in the sockets and their timers run out.
+  scanner::pipeline::DomainFeed feed(loop.get(), std::move(stream_options));
   scanner::dns::ClientOptions client_options;
   client_options.timeout_ms = o.timeout_ms;
   client_options.attempts = o.attempts;
@@ -219,7 +220,7 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   scanner::tls::Prober prober(loop.get(), prober_options);
 
   scanner::pipeline::Scanner scanner(
-      loop.get(), scan_options, scanner::pipeline::makeResolverTransport(client), stream,
+      loop.get(), scan_options, scanner::pipeline::makeResolverTransport(client), feed,
       [&writer](storage::DomainRecord&& record) { writer->submit(std::move(record)); },
       [&writer] { return writer->backlog() > kMaxBacklog; },
       o.no_probe ? scanner::pipeline::Scanner::ProbeTransport{} : scanner::pipeline::makeProberTransport(prober));
@@ -297,6 +298,7 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
     for (auto& s : signals) uv_signal_stop(s.get());
     client.close();
     prober.stop();  // nothing is left to probe: its timers stop so the loop can end
+    feed.close();   // its wake-up handle too
   });
   scanner.start();
   uv_run(loop.get(), UV_RUN_DEFAULT);
@@ -307,7 +309,7 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   if (!warned_ad && counters.queries_answered > 0 && counters.ad_seen == 0) {
     std::fprintf(stderr, "danescan scan: warning: the resolver never set the AD bit: it does not validate DNSSEC\n");
   }
-  const inputs::StreamStats& stats = stream.stats();
+  const inputs::StreamStats stats = feed.stats();
   const bool completed = !interrupted && stats.unreadable_sources == 0;
   writer->finish(completed);
   if (!writer->error().empty()) {

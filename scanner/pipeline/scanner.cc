@@ -57,12 +57,12 @@ std::string questionKey(const dns::Question& q, bool cd) {
 
 }  // namespace
 
-Scanner::Scanner(uv_loop_t* loop, ScanOptions options, Transport transport, inputs::DomainStream& stream, Sink sink,
+Scanner::Scanner(uv_loop_t* loop, ScanOptions options, Transport transport, DomainSource& source, Sink sink,
                  PauseHook should_pause, ProbeTransport probe)
     : loop_(loop),
       options_(std::move(options)),
       transport_(std::move(transport)),
-      stream_(stream),
+      source_(source),
       sink_(std::move(sink)),
       should_pause_(std::move(should_pause)),
       probe_(options_.no_probe ? ProbeTransport{} : std::move(probe)),
@@ -79,9 +79,18 @@ Scanner::Scanner(uv_loop_t* loop, ScanOptions options, Transport transport, inpu
     std::terminate();  // start-up error: the loop cannot work without it
   }
   timer_->data = this;
+  // A list read ahead on another thread (DomainFeed) says when the next domain is there.
+  source_.setOnReady([this] {
+    pullDomains();
+    pump();
+    checkFinished();
+  });
 }
 
-Scanner::~Scanner() { *alive_ = nullptr; }
+Scanner::~Scanner() {
+  *alive_ = nullptr;
+  source_.setOnReady({});
+}
 
 void Scanner::start() {
   if (started_) return;
@@ -125,7 +134,9 @@ void Scanner::pullDomains() {
       break;
     }
     inputs::DomainEntry entry;
-    if (!stream_.next(entry)) {
+    const DomainSource::Take taken = source_.take(entry);
+    if (taken == DomainSource::Take::Later) break;  // the source calls back (setOnReady)
+    if (taken == DomainSource::Take::End) {
       input_done_ = true;
       break;
     }

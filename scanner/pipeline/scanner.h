@@ -1,6 +1,7 @@
 // scanner/pipeline/scanner.h — the driver: runs DomainLookup and HostLookup (the I/O-free cores)
-// for a stream of domains on one libuv loop. It pulls domains as slots free up (bounded domains
-// in flight: memory stays flat however long the list), keeps at most `concurrency` DNS queries in
+// for a stream of domains on one libuv loop. It pulls domains from a DomainSource as slots free
+// up (bounded domains in flight: memory stays flat however long the list; a scan's source reads
+// the list on a thread of its own, domain_source.h, so a slow list never stalls the loop), keeps at most `concurrency` DNS queries in
 // flight (the rest wait in a FIFO queue, so a host's CNAME query is always sent before its A and
 // AAAA), optionally paces them with a token bucket (`qps`), sends identical questions in flight
 // (name, type, CD) once, and caches finished host results for the run (LRU-bounded): the second
@@ -33,6 +34,7 @@
 #include "scanner/dns/resolver_client.h"
 #include "scanner/loop/loop.h"
 #include "scanner/pipeline/domain_lookup.h"
+#include "scanner/pipeline/domain_source.h"
 #include "scanner/pipeline/host_lookup.h"
 #include "scanner/tls/prober.h"
 #include "scanner/tls/smtp_probe.h"
@@ -99,9 +101,9 @@ class Scanner {
   // Empty (the default): no probes, as with --no-probe.
   using ProbeTransport = std::function<void(const tls::ProbeTarget&, std::function<void(const storage::ProbeRecord&)> done)>;
 
-  // `loop` and `stream` must outlive the Scanner. `sink` runs on the loop thread for each
+  // `loop` and `source` must outlive the Scanner. `sink` runs on the loop thread for each
   // finished domain, in completion order; it must not throw.
-  Scanner(uv_loop_t* loop, ScanOptions options, Transport transport, inputs::DomainStream& stream, Sink sink,
+  Scanner(uv_loop_t* loop, ScanOptions options, Transport transport, DomainSource& source, Sink sink,
           PauseHook should_pause = {}, ProbeTransport probe = {});
   ~Scanner();
   Scanner(const Scanner&) = delete;
@@ -152,7 +154,7 @@ class Scanner {
   ScanOptions options_;
   LookupOptions lookup_options_;
   Transport transport_;
-  inputs::DomainStream& stream_;
+  DomainSource& source_;
   Sink sink_;
   PauseHook should_pause_;
   ProbeTransport probe_;

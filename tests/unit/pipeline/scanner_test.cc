@@ -94,6 +94,7 @@ TEST(Scanner, ScansEveryDomainOnceSharingTheProviderHost) {
   for (int i = 0; i < kDomains; ++i) names.push_back("d" + std::to_string(i) + ".test");
   TempList list(names);
   inputs::DomainStream stream(streamOptions(list));
+  StreamSource source(stream);
   Script script = world(kDomains);
   {
     loop::Loop loop;
@@ -103,7 +104,7 @@ TEST(Scanner, ScansEveryDomainOnceSharingTheProviderHost) {
     options.domains_in_flight = 5;
     options.allow_special_addresses = true;
     std::vector<storage::DomainRecord> done;
-    Scanner scanner(loop.get(), options, transport.make(), stream, [&](storage::DomainRecord&& d) { done.push_back(std::move(d)); });
+    Scanner scanner(loop.get(), options, transport.make(), source, [&](storage::DomainRecord&& d) { done.push_back(std::move(d)); });
     bool finished = false;
     scanner.setOnFinished([&] { finished = true; });
     scanner.start();
@@ -145,6 +146,7 @@ TEST(Scanner, CoalescesIdenticalQuestionsInFlight) {
   // is still pending, and the implicit-MX domain's A query joins an identical pending one.
   TempList list({"a.test", "b.test"});
   inputs::DomainStream stream(streamOptions(list));
+  StreamSource source(stream);
   Script s;
   for (const char* d : {"a.test", "b.test"}) s.rr(d, MX, "NOERROR", true, {std::string(d) + ". 60 IN MX 10 mx.p.test."});
   s.rr("mx.p.test", CNAME, "NOERROR", true);
@@ -154,7 +156,7 @@ TEST(Scanner, CoalescesIdenticalQuestionsInFlight) {
   loop::Loop loop;
   FakeTransport transport{loop.get(), &s};
   std::vector<storage::DomainRecord> done;
-  Scanner scanner(loop.get(), ScanOptions{}, transport.make(), stream, [&](storage::DomainRecord&& d) { done.push_back(std::move(d)); });
+  Scanner scanner(loop.get(), ScanOptions{}, transport.make(), source, [&](storage::DomainRecord&& d) { done.push_back(std::move(d)); });
   scanner.start();
   loop.run();
   ASSERT_EQ(done.size(), 2u);
@@ -174,6 +176,7 @@ TEST(Scanner, CoalescesIdenticalQuestionsInFlight) {
 TEST(Scanner, BackPressurePausesThePullingOfDomains) {
   TempList list({"d0.test", "d1.test", "d2.test"});
   inputs::DomainStream stream(streamOptions(list));
+  StreamSource source(stream);
   Script script = world(3);
   loop::Loop loop;
   FakeTransport transport{loop.get(), &script};
@@ -182,7 +185,7 @@ TEST(Scanner, BackPressurePausesThePullingOfDomains) {
   int polls = 0;
   std::vector<std::string> done;
   Scanner scanner(
-      loop.get(), options, transport.make(), stream, [&](storage::DomainRecord&& d) { done.push_back(d.domain); },
+      loop.get(), options, transport.make(), source, [&](storage::DomainRecord&& d) { done.push_back(d.domain); },
       [&] { return ++polls <= 5; });  // the writer is busy for the first five polls
   scanner.start();
   EXPECT_EQ(scanner.counters().domains_started, 0u);
@@ -197,6 +200,7 @@ TEST(Scanner, StopLetsTheDomainsInFlightFinish) {
   for (int i = 0; i < 20; ++i) names.push_back("d" + std::to_string(i) + ".test");
   TempList list(names);
   inputs::DomainStream stream(streamOptions(list));
+  StreamSource source(stream);
   Script script = world(20);
   loop::Loop loop;
   FakeTransport transport{loop.get(), &script};
@@ -204,7 +208,7 @@ TEST(Scanner, StopLetsTheDomainsInFlightFinish) {
   options.domains_in_flight = 3;
   std::vector<storage::DomainRecord> done;
   Scanner* self = nullptr;
-  Scanner scanner(loop.get(), options, transport.make(), stream, [&](storage::DomainRecord&& d) {
+  Scanner scanner(loop.get(), options, transport.make(), source, [&](storage::DomainRecord&& d) {
     done.push_back(std::move(d));
     if (done.size() == 2) self->stop();
   });
@@ -223,11 +227,12 @@ TEST(Scanner, StopLetsTheDomainsInFlightFinish) {
 TEST(Scanner, AbandonDropsTheDomainsInFlight) {
   TempList list({"d0.test", "d1.test", "d2.test"});
   inputs::DomainStream stream(streamOptions(list));
+  StreamSource source(stream);
   Script script = world(3);
   loop::Loop loop;
   FakeTransport transport{loop.get(), &script};
   std::vector<std::string> done;
-  Scanner scanner(loop.get(), ScanOptions{}, transport.make(), stream, [&](storage::DomainRecord&& d) { done.push_back(d.domain); });
+  Scanner scanner(loop.get(), ScanOptions{}, transport.make(), source, [&](storage::DomainRecord&& d) { done.push_back(d.domain); });
   bool finished = false;
   scanner.setOnFinished([&] { finished = true; });
   scanner.start();
@@ -246,13 +251,14 @@ TEST(Scanner, QpsLimitPacesTheQueries) {
   for (int i = 0; i < 8; ++i) names.push_back("d" + std::to_string(i) + ".test");
   TempList list(names);
   inputs::DomainStream stream(streamOptions(list));
+  StreamSource source(stream);
   Script script = world(8);
   loop::Loop loop;
   FakeTransport transport{loop.get(), &script};
   ScanOptions options;
   options.qps = 200;
   std::vector<std::string> done;
-  Scanner scanner(loop.get(), options, transport.make(), stream, [&](storage::DomainRecord&& d) { done.push_back(d.domain); });
+  Scanner scanner(loop.get(), options, transport.make(), source, [&](storage::DomainRecord&& d) { done.push_back(d.domain); });
   const uint64_t start = uv_hrtime();
   scanner.start();
   loop.run();
@@ -269,11 +275,12 @@ TEST(Scanner, QpsLimitPacesTheQueries) {
 TEST(Scanner, DestroyedWithQueriesOnTheWayIgnoresTheirAnswers) {
   TempList list({"d0.test"});
   inputs::DomainStream stream(streamOptions(list));
+  StreamSource source(stream);
   Script script = world(1);
   loop::Loop loop;
   FakeTransport transport{loop.get(), &script};
   {
-    Scanner scanner(loop.get(), ScanOptions{}, transport.make(), stream, [](storage::DomainRecord&&) { FAIL(); });
+    Scanner scanner(loop.get(), ScanOptions{}, transport.make(), source, [](storage::DomainRecord&&) { FAIL(); });
     scanner.start();
   }
   loop.run();
@@ -332,11 +339,12 @@ ProbeRun scanWithProbes(const std::vector<std::string>& names, Script& script, c
                         FakeProber& prober) {
   TempList list(names);
   inputs::DomainStream stream(streamOptions(list));
+  StreamSource source(stream);
   ProbeRun run;
   loop::Loop loop;
   FakeTransport transport{loop.get(), &script};
   prober.loop = loop.get();
-  Scanner scanner(loop.get(), options, transport.make(), stream, [&](storage::DomainRecord&& d) { run.done.push_back(std::move(d)); },
+  Scanner scanner(loop.get(), options, transport.make(), source, [&](storage::DomainRecord&& d) { run.done.push_back(std::move(d)); },
                   {}, prober.make());
   scanner.start();
   loop.run();
