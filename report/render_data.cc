@@ -47,6 +47,15 @@ std::string csvField(const std::string& text) {
   return out + "\"";
 }
 
+// A text cell that a spreadsheet would run as a formula (=, +, -, @, or a tab or carriage return
+// first: OWASP's "CSV injection") gets a leading apostrophe, which spreadsheets show as text.
+// Network text reaches the CSV: a zone can name its MX host "=HYPERLINK(...)". A lone "-" stays.
+std::string noFormula(std::string text) {
+  if (text.empty() || text == "-") return text;
+  if (std::string_view("=+-@\t\r").find(text.front()) == std::string_view::npos) return text;
+  return "'" + text;
+}
+
 }  // namespace
 
 void writeJson(const Report& report, std::ostream& out) {
@@ -117,7 +126,7 @@ void writeCsv(const Report& report, std::ostream& out) {
           if (i < 0) continue;
           const Cell& cell = row[static_cast<size_t>(i)];
           if (const auto* text = std::get_if<std::string>(&cell)) {
-            out << csvField(render::printable(*text));
+            out << csvField(noFormula(render::printable(*text)));
           } else if (const auto* n = std::get_if<int64_t>(&cell)) {
             out << *n;
           } else if (const auto* d = std::get_if<double>(&cell)) {

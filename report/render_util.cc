@@ -34,6 +34,22 @@ size_t sequenceLength(std::string_view s, size_t i) {
   return length;
 }
 
+// The code point of the well-formed sequence of `length` bytes at s[i].
+char32_t codePoint(std::string_view s, size_t i, size_t length) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  char32_t cp = length == 2 ? (b(i) & 0x1f) : length == 3 ? (b(i) & 0x0f) : (b(i) & 0x07);
+  for (size_t k = 1; k < length; ++k) cp = cp << 6 | (b(i + k) & 0x3f);
+  return cp;
+}
+
+// C1 controls (U+0080-U+009F: U+009B is CSI, which some terminals obey as ESC [ does) and the
+// bidirectional formatting characters (Unicode UAX #9: embeddings, overrides, isolates, marks),
+// which reorder what a reader sees ("Trojan Source", CVE-2021-42574).
+bool invisibleControl(char32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+         (cp >= 0x2066 && cp <= 0x2069);
+}
+
 }  // namespace
 
 std::string printable(std::string_view text) {
@@ -51,7 +67,12 @@ std::string printable(std::string_view text) {
       out.push_back(static_cast<char>(c));
       ++i;
     } else if (const size_t n = sequenceLength(text, i); n > 0) {
-      out.append(text.substr(i, n));
+      if (const char32_t cp = codePoint(text, i, n); invisibleControl(cp)) {
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) out.push_back(kHex[(cp >> shift) & 0xf]);
+      } else {
+        out.append(text.substr(i, n));
+      }
       i += n;
     } else {
       out += "\xef\xbf\xbd";

@@ -10,8 +10,10 @@
 
 namespace danescan::report::render {
 
-// Valid UTF-8 with every ill-formed byte replaced by U+FFFD and every C0/DEL control character
-// shown as "\xNN": safe to print on a terminal and to escape for Markdown or HTML.
+// Valid UTF-8 with every ill-formed byte replaced by U+FFFD, every C0/DEL control character
+// shown as "\xNN", and every C1 control and bidirectional formatting character (which a terminal
+// may obey, or which reorder the text a reader sees) as "\uNNNN": safe to print on a terminal
+// and to escape for Markdown or HTML.
 [[nodiscard]] std::string printable(std::string_view text);
 
 // For people: a count as digits, a share as "12.3%" ("<0.1%" for a small non-zero share), text as

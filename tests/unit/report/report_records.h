@@ -21,8 +21,9 @@ using storage::HostRecord;
 using storage::testing::domain;
 using storage::testing::query;
 
-// Markup and a terminal escape in a host name, as a hostile zone could publish.
-inline const std::string kHostileHost = "<img src=x onerror=alert(1)>\x1b[2J.evil.example";
+// A spreadsheet formula, markup, a terminal escape, a right-to-left override (U+202E) and a C1
+// CSI (U+009B) in a host name, as a hostile zone could publish.
+inline const std::string kHostileHost = "=1+2<img src=x onerror=alert(1)>\x1b[2J\xe2\x80\xae\xc2\x9b.evil.example";
 inline const std::string kHostileDomain = "<script>alert(1)</script>.example";
 
 inline std::string daysFromNow(int days) {

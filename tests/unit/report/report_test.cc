@@ -316,7 +316,7 @@ TEST_F(ReportTest, HostileNamesAreEscaped) {
   const std::string html = render("html");
   EXPECT_EQ(html.find("<img src=x"), std::string::npos);
   EXPECT_EQ(html.find("<script>alert"), std::string::npos);
-  EXPECT_NE(html.find("&lt;img src=x onerror=alert(1)&gt;\\x1b[2J.evil.example"), std::string::npos);
+  EXPECT_NE(html.find("=1+2&lt;img src=x onerror=alert(1)&gt;\\x1b[2J\\u202e\\u009b.evil.example"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;.example"), std::string::npos);
   EXPECT_NE(html.find("<rect class=\"bar\""), std::string::npos);
   EXPECT_EQ(html.find("://"), std::string::npos) << "no link or fetch to anywhere";
@@ -327,7 +327,29 @@ TEST_F(ReportTest, HostileNamesAreEscaped) {
   EXPECT_NE(md.find("\\<img src=x onerror=alert(1)\\>"), std::string::npos);
   const std::string text = render("text");
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
-  EXPECT_NE(text.find("\\x1b[2J.evil.example"), std::string::npos);
+  EXPECT_EQ(text.find("\xe2\x80\xae"), std::string::npos) << "a raw right-to-left override";
+  EXPECT_EQ(text.find("\xc2\x9b"), std::string::npos) << "a raw C1 CSI";
+  EXPECT_NE(text.find("\\x1b[2J\\u202e\\u009b.evil.example"), std::string::npos);
+  for (const char* format : {"md", "html"}) {
+    const std::string other = render(format);
+    EXPECT_EQ(other.find("\xe2\x80\xae"), std::string::npos) << format;
+    EXPECT_EQ(other.find("\xc2\x9b"), std::string::npos) << format;
+  }
+}
+
+// A cell a spreadsheet would run as a formula starts with an apostrophe; nothing else changes.
+TEST_F(ReportTest, CsvCellsNeverStartAFormula) {
+  const std::string path = dir_->file("formula.csv");
+  std::ofstream(path) << render("csv");
+  const std::string check =
+      "python3 -c \"import csv,sys; rows=list(csv.reader(open(sys.argv[1], newline=''))); "
+      "cells=[c for r in rows for c in r]; "
+      "assert not [c for c in cells if c[:1] in ('=', '+', '@') or (c[:1] == '-' and c != '-')], 'formula'; "
+      "hostile=[c for c in cells if '<img' in c]; "
+      "assert hostile and all(c.startswith(\\\"'=1+2<img src=x\\\") for c in hostile), hostile; "
+      "assert any(c == 'dane-ok' for c in cells)\" " +
+      path;
+  EXPECT_EQ(std::system(check.c_str()), 0);
 }
 
 TEST_F(ReportTest, WithoutCompareThereIsNoCompareSection) {
