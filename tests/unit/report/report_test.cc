@@ -337,6 +337,25 @@ TEST_F(ReportTest, HostileNamesAreEscaped) {
   }
 }
 
+// The page's policy names its one style and its one script by their SHA-256 (derived here with
+// Python's hashlib from the page itself): no 'unsafe-inline', so nothing else could run.
+TEST_F(ReportTest, HtmlPolicyAllowsOnlyTheStyleAndScriptItCarries) {
+  const std::string path = dir_->file("policy.html");
+  std::ofstream(path) << render("html");
+  const std::string check =
+      "python3 -c \"import base64,hashlib,re,sys; page=open(sys.argv[1], encoding='utf-8').read(); "
+      "policy=re.search(r'http-equiv=.Content-Security-Policy. content=.([^>]*).>', page).group(1); "
+      "assert 'unsafe' not in policy, policy; "
+      "h=lambda t: \\\"'sha256-\\\" + base64.b64encode(hashlib.sha256(t.encode()).digest()).decode() + \\\"'\\\"; "
+      "styles=re.findall(r'<style>(.*?)</style>', page, re.S); scripts=re.findall(r'<script>(.*?)</script>', page, re.S); "
+      "assert len(styles) == 1 and len(scripts) == 1, (len(styles), len(scripts)); "
+      "assert 'style-src ' + h(styles[0]) + ';' in policy, policy; "
+      "assert 'script-src ' + h(scripts[0]) + ';' in policy, policy; "
+      "assert policy.startswith(\\\"default-src 'none';\\\"), policy\" " +
+      path;
+  EXPECT_EQ(std::system(check.c_str()), 0);
+}
+
 // A cell a spreadsheet would run as a formula starts with an apostrophe; nothing else changes.
 TEST_F(ReportTest, CsvCellsNeverStartAFormula) {
   const std::string path = dir_->file("formula.csv");
