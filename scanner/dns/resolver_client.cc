@@ -115,6 +115,7 @@ struct ResolverClient::Query {
   bool fatal = false;      // a local error no retry can fix (the name cannot be encoded)
   std::string last_error;
   std::vector<uint64_t> keys;  // in_flight_ entries of this query
+  uint64_t attempt = 0;        // the attempt number of its latest UDP send
   std::optional<size_t> resolver;  // that answered, or that TCP went to
   loop::TimerPtr timer;
   // TCP after TC=1. `conn` is the connection that carries the query (null while it waits in its
@@ -253,11 +254,12 @@ struct ClientAccess {
 ResolverClient::ResolverClient(uv_loop_t* loop, std::vector<ResolverAddress> resolvers, ClientOptions options)
     : loop_(loop), resolvers_(std::move(resolvers)), options_(options), recv_buffer_(kRecvChunks * 65536) {
   options_.attempts = std::max(1u, options_.attempts);
-  options_.sockets_per_family = std::max(1u, options_.sockets_per_family);
+  options_.sockets_per_resolver = std::max(1u, options_.sockets_per_resolver);
   options_.tcp_connections_per_resolver = std::max(1u, options_.tcp_connections_per_resolver);
   // IDs are unique per connection (RFC 7766 section 7): far fewer queries than IDs on one.
   options_.tcp_queries_per_connection = std::clamp(options_.tcp_queries_per_connection, 1u, 4096u);
   tcp_pools_ = std::vector<TcpPool>(resolvers_.size());  // built in place: a pool is not copyable
+  sockets_.resize(resolvers_.size());
   for (const auto& r : resolvers_) {
     sockaddr_storage addr{};
     // ResolverAddress::parse accepted only literal addresses; no name is ever looked up here.
@@ -310,9 +312,10 @@ void ResolverClient::armTimer(Query& q, uint64_t ms) {
   uv_timer_start(q.timer.get(), ClientAccess::onTimer, ms, 0);
 }
 
-bool ResolverClient::openSockets(bool ipv6, std::string& error) {
-  auto& pool = ipv6 ? sockets_v6_ : sockets_v4_;
-  for (unsigned i = 0; i < options_.sockets_per_family; ++i) {
+bool ResolverClient::openSockets(size_t resolver, std::string& error) {
+  auto& pool = sockets_[resolver];
+  const bool ipv6 = resolver_addrs_[resolver].ss_family == AF_INET6;
+  for (unsigned i = 0; i < options_.sockets_per_resolver; ++i) {
     int rc = 0;
     // UV_UDP_RECVMMSG: libuv reads up to kRecvChunks datagrams per recvmmsg() call into
     // recv_buffer_ (one 64 KiB chunk each) instead of one recvmsg() per answer; a hot scan
@@ -333,7 +336,7 @@ bool ResolverClient::openSockets(bool ipv6, std::string& error) {
     if (rc == 0) growReceiveBuffer(udp.get(), options_.udp_receive_buffer);
     auto socket = std::make_unique<Socket>();
     socket->client = this;
-    socket->serial = (ipv6 ? 0x8000u : 0u) + pool.size();
+    socket->serial = next_socket_serial_++;
     udp->data = socket.get();
     if (rc == 0) rc = uv_udp_recv_start(udp.get(), ClientAccess::onAlloc, ClientAccess::onRecv);
     socket->udp = std::move(udp);
@@ -346,9 +349,9 @@ bool ResolverClient::openSockets(bool ipv6, std::string& error) {
   return !pool.empty();
 }
 
-ResolverClient::Socket* ResolverClient::pickSocket(bool ipv6, std::string& error) {
-  auto& pool = ipv6 ? sockets_v6_ : sockets_v4_;
-  if (pool.empty() && !openSockets(ipv6, error)) return nullptr;
+ResolverClient::Socket* ResolverClient::pickSocket(size_t resolver, std::string& error) {
+  auto& pool = sockets_[resolver];
+  if (pool.empty() && !openSockets(resolver, error)) return nullptr;
   return pool[randomQueryId() % pool.size()].get();
 }
 
@@ -388,7 +391,7 @@ void ResolverClient::startAttempt(Query& q) {
     return;
   }
   std::string error;
-  Socket* socket = pickSocket(to.ss_family == AF_INET6, error);
+  Socket* socket = pickSocket(resolver, error);
   if (socket == nullptr) {
     q.last_error = error;
     armTimer(q, 0);
@@ -423,6 +426,7 @@ void ResolverClient::startAttempt(Query& q) {
   // The request owns its bytes and is freed by its callback; a send that fails is reported to
   // the query through its attempt number (the ID may be in use by another query by then).
   const uint64_t attempt = ++next_attempt_;
+  q.attempt = attempt;
   auto* send = new SendRequest{{}, std::move(wire), key, attempt};
   uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(send->bytes.data()), static_cast<unsigned>(send->bytes.size()));
   send->req.data = send;
@@ -448,6 +452,7 @@ void ResolverClient::onSendFailed(uint64_t key, uint64_t attempt, int status) {
   in_flight_.erase(it);
   q.keys.erase(std::remove(q.keys.begin(), q.keys.end(), key), q.keys.end());
   --q.sent;  // it never left
+  if (attempt != q.attempt) return;  // an earlier attempt's datagram: the latest one goes on
   q.last_error = "send to " + resolvers_[resolver].toString() + ": " + uv_strerror(status);
   armTimer(q, 0);  // as a failure at send time: retried by onTimer while attempts remain
 }
@@ -836,8 +841,7 @@ void ResolverClient::close() {
     pool.backlog.clear();
   }
   queries_.clear();
-  sockets_v4_.clear();
-  sockets_v6_.clear();
+  for (auto& pool : sockets_) pool.clear();
   // Touches no member: a callback may destroy the client, or query() it (answered from the loop).
   for (auto& [done, result] : endings) invoke(done, std::move(result));
 }

@@ -28,7 +28,10 @@ struct ClientOptions {
   unsigned max_timeout_ms = 8000;  // cap of the back-off
   unsigned attempts = 3;           // UDP sends per query, rotating across the resolvers
   unsigned tcp_timeout_ms = 4000;  // the whole TCP exchange after TC=1: wait for a connection, connect, write, read
-  unsigned sockets_per_family = 4; // UDP sockets per address family in use
+  // UDP sockets per resolver. A socket sends to one resolver only: libuv sends a socket's queue
+  // in sendmmsg() batches and fails the whole batch when the kernel refuses its first datagram,
+  // so a refused resolver must not share a batch with the others.
+  unsigned sockets_per_resolver = 4;
   // TCP connections per resolver at most. Queries beyond what they carry wait (within their
   // tcp_timeout_ms) for one to free up.
   unsigned tcp_connections_per_resolver = 4;
@@ -129,9 +132,9 @@ class ResolverClient {
   void pumpBacklog(size_t resolver);
   void finish(Query& q, QueryOutcome outcome, std::optional<Response> response);
   [[nodiscard]] Ending detach(Query& q, QueryOutcome outcome, std::optional<Response> response);
-  [[nodiscard]] Socket* pickSocket(bool ipv6, std::string& error);
+  [[nodiscard]] Socket* pickSocket(size_t resolver, std::string& error);
   [[nodiscard]] QueryResult resultOf(Query& q, QueryOutcome outcome, std::optional<Response> response) const;
-  [[nodiscard]] bool openSockets(bool ipv6, std::string& error);
+  [[nodiscard]] bool openSockets(size_t resolver, std::string& error);
 
   uv_loop_t* loop_;
   std::vector<ResolverAddress> resolvers_;
@@ -151,8 +154,8 @@ class ResolverClient {
   size_t next_resolver_ = 0;
   uint64_t next_serial_ = 0;
   uint64_t next_attempt_ = 0;
-  std::vector<std::unique_ptr<Socket>> sockets_v4_;
-  std::vector<std::unique_ptr<Socket>> sockets_v6_;
+  std::vector<std::vector<std::unique_ptr<Socket>>> sockets_;  // parallel to resolvers_, opened on first use
+  uint64_t next_socket_serial_ = 0;
   std::unordered_map<uint64_t, std::unique_ptr<Query>> queries_;  // by serial
   // (socket serial << 16 | ID) -> query, one entry per UDP attempt still awaiting an answer; a
   // late answer to an earlier attempt of the same query is accepted.

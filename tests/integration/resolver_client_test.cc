@@ -277,7 +277,7 @@ ClientOptions fastOptions() {
   o.max_timeout_ms = 400;
   o.attempts = 3;
   o.tcp_timeout_ms = 500;
-  o.sockets_per_family = 2;
+  o.sockets_per_resolver = 2;
   return o;
 }
 
@@ -487,6 +487,37 @@ TEST_F(ResolverClientTest, ASendTheKernelRefusesIsRetriedAtTheNextResolver) {
   EXPECT_EQ(r.resolver, good.address());
   EXPECT_EQ(r.attempts, 1u);
   EXPECT_EQ(good.received.size(), 1u);
+}
+
+// libuv sends a socket's queue in sendmmsg() batches and fails the whole batch when the kernel
+// refuses its first datagram: queries to a good resolver must never share a batch with one the
+// kernel refuses. 40 queries in one loop turn, alternating between the two, one attempt each.
+TEST_F(ResolverClientTest, ARefusedResolverNeverFailsTheOthersSends) {
+  FakeServer good(loop_.get(), [](const Received& r, unsigned) { return std::vector<Bytes>{answerA(r)}; });
+  ClientOptions options = fastOptions();
+  options.attempts = 1;
+  options.timeout_ms = 2000;
+  ResolverClient client(loop_.get(), {ResolverAddress{"127.0.0.1", 0, false}, good.address()}, options);
+  std::vector<QueryResult> results;
+  for (int i = 0; i < 40; ++i) {
+    client.query(Question{"q" + std::to_string(i) + ".example.test", 1}, QueryOptions{},
+                 [&results](QueryResult r) { results.push_back(std::move(r)); });
+  }
+  ASSERT_TRUE(runUntil(loop_.get(), [&] { return results.size() == 40; }));
+  size_t answered = 0;
+  size_t refused = 0;
+  for (const QueryResult& r : results) {
+    if (r.outcome == QueryOutcome::Answered) {
+      ++answered;
+      EXPECT_EQ(r.resolver, good.address());
+    } else {
+      ++refused;
+      EXPECT_EQ(r.error, "send to 127.0.0.1:0: invalid argument");
+    }
+  }
+  EXPECT_EQ(answered, 20u);  // every query whose one attempt went to the good resolver
+  EXPECT_EQ(refused, 20u);
+  EXPECT_EQ(good.received.size(), 20u);
 }
 
 Bytes refusedFor(const Received& r) {
