@@ -78,12 +78,15 @@ def silent(checks, work, danescan, resolver):
     t = time.monotonic()
     proc.send_signal(signal.SIGINT)
     try:
-        _, stderr = proc.communicate(timeout=10)
+        proc.wait(timeout=10)  # stdin stays open and silent: communicate() would close it
         stopped = True
     except subprocess.TimeoutExpired:
         stopped = False
-        _, stderr = proc.communicate(input="", timeout=30)  # the old behaviour: only the list's end stopped it
-    checks.check(f"silent: SIGINT stops it while stdin is silent ({time.monotonic() - t:.2f} s)", stopped)
+    took = time.monotonic() - t
+    proc.stdin.close()  # the old behaviour: only the end of the list let it stop
+    proc.wait(timeout=30)
+    stderr = proc.stderr.read()
+    checks.check(f"silent: SIGINT stops it while stdin is silent ({took:.2f} s)", stopped)
     checks.check("silent: exit status 1, --resume named", proc.returncode == 1 and "--resume" in stderr,
                  f"{proc.returncode}: {stderr[-400:]}")
     runs = fl.db_query(db, "SELECT status FROM runs")
