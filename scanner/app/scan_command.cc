@@ -318,8 +318,10 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   }
   if (!o.quiet) {
     std::fprintf(stderr,
-                 "danescan scan: %" PRIu64 " domains stored in %s (%" PRIu64 " invalid lines, %" PRIu64 " duplicates%s)\n",
+                 "danescan scan: %" PRIu64 " domains stored in %s (%" PRIu64 " invalid lines, %" PRIu64 " duplicates%s%s)\n",
                  counters.domains_done, o.db.c_str(), stats.rejected, stats.duplicates,
+                 // Interrupted: the list was read up to DomainFeed's window beyond the last domain.
+                 interrupted ? " in the lines read so far" : "",
                  finished->empty() ? "" : (", " + std::to_string(finished->size()) + " done before").c_str());
   }
   if (interrupted) {
