@@ -1,6 +1,8 @@
 // scanner/pipeline/probe_state.cc — see probe_state.h.
 #include "scanner/pipeline/probe_state.h"
 
+#include "scanner/tls/smtp_probe.h"
+
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
@@ -35,6 +37,13 @@ ProbeOutcome probeOutcome(const std::vector<storage::ProbeRecord>& probes, bool 
   std::sort(out.findings.begin(), out.findings.end());
   out.findings.erase(std::unique(out.findings.begin(), out.findings.end()), out.findings.end());
   return out;
+}
+
+void judgeLeafNames(storage::ProbeRecord& record, const std::vector<std::string>& reference_names) {
+  if (record.leaf_der.empty()) return;
+  if (const auto match = tls::leafNamesMatch(record.leaf_der, reference_names)) record.leaf_names_match = *match;
+  record.leaf_der.clear();
+  record.leaf_der.shrink_to_fit();
 }
 
 }  // namespace danescan::scanner::pipeline

@@ -31,4 +31,10 @@ struct ProbeOutcome {
 // that do not depend on TLSA are given (tls-handshake-failure, smtp-rate-limited).
 [[nodiscard]] ProbeOutcome probeOutcome(const std::vector<storage::ProbeRecord>& probes, bool usable_tlsa);
 
+// A probe record as one domain sees it: tls::Prober hands one probe of a shared host to every
+// domain it serves, but the next-hop domain is one of each domain's own reference names, so
+// leaf_names_match (which dane-ee-name-mismatch-only reads) is judged again against
+// `reference_names` from the record's leaf certificate, which is then dropped (never stored).
+void judgeLeafNames(storage::ProbeRecord& record, const std::vector<std::string>& reference_names);
+
 }  // namespace danescan::scanner::pipeline

@@ -36,6 +36,7 @@ struct Scanner::ProbeJob {
   uint64_t generation = 0;
   storage::HostRecord record;
   std::vector<std::optional<storage::ProbeRecord>> probes;
+  std::vector<std::vector<std::string>> reference_names;  // per probe target: this domain's
   size_t outstanding = 0;
 };
 
@@ -261,6 +262,7 @@ void Scanner::deliverHost(uint64_t job_id, const std::string& host, uint64_t gen
   pj->generation = generation;
   pj->record = record;
   pj->probes.resize(targets.size());
+  for (const auto& t : targets) pj->reference_names.push_back(t.reference_names);
   pj->outstanding = targets.size();
   probe_jobs_.emplace(probe_job, std::move(pj));
   for (size_t i = 0; i < targets.size(); ++i) {
@@ -299,6 +301,7 @@ void Scanner::onProbed(uint64_t job_id, uint64_t probe_job, size_t index, const 
   ProbeJob& pj = *it->second;
   if (index >= pj.probes.size() || pj.probes[index]) return;
   pj.probes[index] = probed;
+  judgeLeafNames(*pj.probes[index], pj.reference_names[index]);  // maybe another domain's probe
   ++counters_.probes_done;
   if (!(probed.connected && probed.dane != "fail")) ++counters_.probes_failed;
   if (--pj.outstanding > 0) return;

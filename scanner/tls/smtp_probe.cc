@@ -33,6 +33,7 @@ using SslCtxPtr = CPtr<SSL_CTX, &SSL_CTX_free>;
 using SslPtr = CPtr<SSL, &SSL_free>;
 using BioPtr = CPtr<BIO, &BIO_free>;
 using GeneralNamesPtr = CPtr<GENERAL_NAMES, &GENERAL_NAMES_free>;
+using X509Ptr = CPtr<X509, &X509_free>;
 
 // One client context for the process (the loop thread). Verification never aborts the
 // handshake (SSL_VERIFY_NONE): the outcome is read after it, so failing chains are recorded too.
@@ -189,6 +190,27 @@ bool usableWithUsage(const std::vector<std::string>& tlsa, bool ta_only) {
 
 bool hasUsableTlsa(const std::vector<std::string>& tlsa) { return usableWithUsage(tlsa, false); }
 bool hasUsableDaneTa(const std::vector<std::string>& tlsa) { return usableWithUsage(tlsa, true); }
+
+namespace {
+
+bool namesMatch(X509* leaf, const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    if (!name.empty() &&
+        X509_check_host(leaf, name.c_str(), name.size(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr) == 1) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<bool> leafNamesMatch(std::string_view der, const std::vector<std::string>& names) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509Ptr leaf(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!leaf) return std::nullopt;
+  return namesMatch(leaf.get(), names);
+}
 
 // One read buffer for every probe of the thread: libuv hands it to exactly one read callback at
 // a time, and a callback consumes it before returning (the reply parser and the BIO pair copy
@@ -502,14 +524,12 @@ class SmtpProbe {
       for (int i = 0; i < sk_X509_num(chain); ++i) record_.chain.push_back(certRecord(sk_X509_value(chain, i)));
     }
     if (X509* leaf = SSL_get0_peer_certificate(ssl)) {
-      bool match = false;
-      for (const std::string& name : target_.reference_names) {
-        if (!name.empty() &&
-            X509_check_host(leaf, name.c_str(), name.size(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr) == 1) {
-          match = true;
-        }
+      record_.leaf_names_match = namesMatch(leaf, target_.reference_names);
+      unsigned char* der = nullptr;
+      if (const int length = i2d_X509(leaf, &der); length > 0) {
+        record_.leaf_der.assign(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
       }
-      record_.leaf_names_match = match;
+      OPENSSL_free(der);
       leaf_names_base_ = !target_.tlsa_base.empty() &&
                          X509_check_host(leaf, target_.tlsa_base.c_str(), target_.tlsa_base.size(),
                                          X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr) == 1;

@@ -56,6 +56,10 @@ struct ProbeOptions {
 // Whether a usable DANE-TA(2) record is in the set: only then do reference names matter.
 [[nodiscard]] bool hasUsableDaneTa(const std::vector<std::string>& tlsa);
 
+// Whether the certificate (DER) names one of `names` (OpenSSL's X509_check_host, no partial
+// wildcards: as the probe checks them); nullopt when the DER does not parse.
+[[nodiscard]] std::optional<bool> leafNamesMatch(std::string_view der, const std::vector<std::string>& names);
+
 // A probe in flight (opaque). startProbe() returns at once; `done` is called exactly once, from
 // the loop (never inside startProbe()), unless cancelProbe() comes first. The probe frees itself
 // after its libuv handles are closed, in a later loop iteration: the pointer is valid until

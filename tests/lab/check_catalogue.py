@@ -246,7 +246,9 @@ def check_expect(d, where, contract, certs, smtp, problems):
         hw = f"{where} mx[{i}] {h.get('host') if isinstance(h, dict) else ''}"
         if not check_fields(h, contract["host field"], hw, problems):
             continue
-        names = {h.get("host"), h.get("tlsa_base"), *(h.get("cname_chain") or [])}
+        # Reference identifiers (RFC 7672 section 3.2.2): the TLSA base, the MX host and the
+        # next-hop domain (the domain itself); the chain's names as well, for the catalogue.
+        names = {h.get("host"), h.get("tlsa_base"), d.get("domain"), *(h.get("cname_chain") or [])}
         for j, p in enumerate(h.get("probes") or []):
             pw = f"{hw} probe[{j}]"
             if not check_fields(p, contract["probe field"], pw, problems):

@@ -145,7 +145,12 @@ int main(int argc, char** argv) {
     const size_t slot = host.records.size();
     host.records.emplace_back();
     const size_t host_index = it->second;
-    prober.probe(target, [&hosts, host_index, slot](const storage::ProbeRecord& r) { hosts[host_index].records[slot] = r; });
+    // As the scanner does: the record may be another target's probe, its names judged again.
+    prober.probe(target, [&hosts, host_index, slot, names = target.reference_names](const storage::ProbeRecord& r) {
+      auto& record = hosts[host_index].records[slot];
+      record = r;
+      scanner::pipeline::judgeLeafNames(*record, names);
+    });
   }
   // The Prober holds no handle of its own between probes: the loop ends when the last is done
   // (stop() would drop the 421 retries).

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -293,6 +296,10 @@ struct FakeProber {
   uv_loop_t* loop = nullptr;  // set by scanWithProbes
   std::vector<tls::ProbeTarget> targets;
   std::map<std::string, std::string> behaviour;  // address -> "pass", "mismatch", "down"
+  // A leaf certificate for every record, judged with the first target's names: as tls::Prober
+  // hands one probe's record to every domain of a shared host.
+  std::string leaf_der;
+  std::optional<bool> first_names_match;
 
   Scanner::ProbeTransport make() {
     return [this](const tls::ProbeTarget& t, std::function<void(const storage::ProbeRecord&)> done) {
@@ -318,6 +325,11 @@ struct FakeProber {
         r.matched_depth = 0;
         r.verify_code = 0;
         r.leaf_names_match = true;
+        if (!leaf_der.empty()) {
+          r.leaf_der = leaf_der;
+          if (!first_names_match) first_names_match = tls::leafNamesMatch(leaf_der, t.reference_names);
+          r.leaf_names_match = first_names_match;
+        }
       } else {
         r.dane = "fail";
         if (how == "mismatch") {
@@ -414,6 +426,79 @@ TEST(ScannerProbes, ASharedHostIsProbedWithEachDomainsReferenceNames) {
     if (t.address == "127.25.0.30") next_hops.insert(t.reference_names.back());
   }
   EXPECT_EQ(next_hops, (std::set<std::string>{"d0.test", "d1.test", "d2.test"}));
+}
+
+// A self-signed certificate (DER) whose subjectAltName is `san` ("DNS:a.test, DNS:*.b.test").
+std::string certificateDer(const char* san) {
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  X509* cert = X509_new();
+  EXPECT_TRUE(key && cert);
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 86400);
+  X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("scanner test"), -1, -1, 0);
+  X509_set_issuer_name(cert, X509_get_subject_name(cert));
+  X509_set_pubkey(cert, key);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, nullptr, NID_subject_alt_name, san);
+  EXPECT_NE(ext, nullptr);
+  X509_add_ext(cert, ext, -1);
+  X509_EXTENSION_free(ext);
+  EXPECT_GT(X509_sign(cert, key, EVP_sha256()), 0);
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(cert, &der);
+  std::string out(reinterpret_cast<const char*>(der), static_cast<size_t>(std::max(length, 0)));
+  OPENSSL_free(der);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return out;
+}
+
+TEST(LeafNamesMatch, OpenSslJudgesTheNamesAsTheProbeDoes) {
+  const std::string der = certificateDer("DNS:d0.test, DNS:*.wild.test");
+  EXPECT_EQ(tls::leafNamesMatch(der, {"d0.test"}), true);
+  EXPECT_EQ(tls::leafNamesMatch(der, {"mx.provider.test", "D0.Test"}), true);  // any one; case-insensitive
+  EXPECT_EQ(tls::leafNamesMatch(der, {"d1.test"}), false);
+  EXPECT_EQ(tls::leafNamesMatch(der, {"a.wild.test"}), true);
+  EXPECT_EQ(tls::leafNamesMatch(der, {"a.b.wild.test"}), false);  // a wildcard covers one label
+  EXPECT_EQ(tls::leafNamesMatch(der, {}), false);
+  EXPECT_EQ(tls::leafNamesMatch("not a certificate", {"d0.test"}), std::nullopt);
+}
+
+// DANE-EE passes whatever the names (RFC 7672 section 3.1.1); the informational finding
+// dane-ee-name-mismatch-only depends on each domain's reference names, the next-hop domain among
+// them. One probe record serves both domains of the shared host (as tls::Prober shares it); its
+// leaf names only d0.test: d0 has no finding, d1 has it, whichever domain was probed first.
+TEST(ScannerProbes, TheEeNameFindingIsJudgedPerDomainOnASharedProbe) {
+  for (const bool d1_first : {false, true}) {
+    Script script = world(2);
+    ScanOptions options;
+    options.allow_special_addresses = true;
+    options.concurrency = 1;  // one domain at a time, in list order
+    FakeProber prober;
+    prober.leaf_der = certificateDer("DNS:d0.test");
+    ProbeRun run = scanWithProbes(d1_first ? std::vector<std::string>{"d1.test", "d0.test"}
+                                           : std::vector<std::string>{"d0.test", "d1.test"},
+                                  script, options, prober);
+    ASSERT_EQ(run.done.size(), 2u);
+    const auto has = [](const storage::DomainRecord& d) {
+      return std::find(d.findings.begin(), d.findings.end(), "dane-ee-name-mismatch-only") != d.findings.end();
+    };
+    EXPECT_EQ(run.done[0].domain, "d0.test");
+    EXPECT_EQ(run.done[0].verdict, "dane-ok");
+    EXPECT_FALSE(has(run.done[0])) << "d1 first: " << d1_first;
+    EXPECT_EQ(run.done[1].verdict, "dane-ok");
+    EXPECT_TRUE(has(run.done[1])) << "d1 first: " << d1_first;
+    for (const auto& d : run.done) {
+      for (const auto& h : d.mx) {
+        for (const auto& p : h.probes) {
+          EXPECT_TRUE(p.leaf_der.empty()) << "dropped before the record leaves the scanner";
+          EXPECT_EQ(p.leaf_names_match, d.domain == "d0.test") << d.domain << " " << h.host;
+        }
+      }
+    }
+  }
 }
 
 // Unreachable everywhere: the host is unreachable (a DANE sender defers), not failed.
