@@ -78,9 +78,10 @@ struct ProbeRecord {
   std::optional<int64_t> verify_code; // SSL_get_verify_result (X509_V_OK = 0), when the handshake completed
   std::string verify_text;            // X509_verify_cert_error_string
   std::optional<bool> leaf_names_match;  // the leaf names a reference identifier (X509_check_host)
-  // The leaf certificate (DER), in memory only, never stored: one probe serves every domain of a
-  // shared host, and the next-hop domain is one of each domain's own reference names, so the
-  // scanner judges leaf_names_match per domain against it (tls::leafNamesMatch), then drops it.
+  // The leaf certificate (DER), in memory only, never stored; set for a DANE-EE pass whose leaf
+  // does not name the TLSA base. One probe serves every domain of a shared host, and the next-hop
+  // domain is one of each domain's own reference names, so the scanner judges leaf_names_match
+  // per domain against it (pipeline::judgeLeafNames), then drops it.
   std::string leaf_der;
   bool rate_limited = false;  // a 421 reply was seen (on any attempt)
   uint32_t attempts = 0;      // connections made for this record (2 after a 421 retry)

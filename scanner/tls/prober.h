@@ -44,7 +44,9 @@ struct ProberOptions {
   unsigned per_address = 2;          // simultaneous connections to one address at most
   uint32_t retry_delay_ms = 30000;   // before the one retry after a 421
   size_t cache_size = 10000;         // finished probe records kept (LRU); each holds its chain's
-                                     // evidence, about 7 KiB with a 39-name certificate
+                                     // evidence, about 7 KiB with a 39-name certificate, and a
+                                     // DANE-EE pass whose leaf does not name the TLSA base also its
+                                     // leaf (DER, 1-2 KiB; ProbeRecord::leaf_der)
 };
 
 struct ProberCounters {

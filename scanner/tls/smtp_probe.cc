@@ -525,11 +525,6 @@ class SmtpProbe {
     }
     if (X509* leaf = SSL_get0_peer_certificate(ssl)) {
       record_.leaf_names_match = namesMatch(leaf, target_.reference_names);
-      unsigned char* der = nullptr;
-      if (const int length = i2d_X509(leaf, &der); length > 0) {
-        record_.leaf_der.assign(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
-      }
-      OPENSSL_free(der);
       leaf_names_base_ = !target_.tlsa_base.empty() &&
                          X509_check_host(leaf, target_.tlsa_base.c_str(), target_.tlsa_base.size(),
                                          X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr) == 1;
@@ -547,6 +542,11 @@ class SmtpProbe {
         // DANE-TA passed through a name other than the base (the MX host or next-hop domain).
         names_matter_ = usage == 2 && !leaf_names_base_;
         record_.dane = "pass";
+        // DANE-EE ignores names, but dane-ee-name-mismatch-only reads them: when the leaf does
+        // not name the TLSA base (which every domain of the host has among its reference names),
+        // each domain's next-hop name decides, so the leaf goes with the record for the scanner
+        // to judge per domain (pipeline::judgeLeafNames). Only then: it costs memory in the cache.
+        if (usage == 3 && !leaf_names_base_) keepLeaf(ssl);
         record_.matched_depth = depth;
         record_.matched = std::to_string(usage) + ' ' + std::to_string(selector) + ' ' + std::to_string(mtype) + ' ' +
                           hex(data, dlen);
@@ -562,6 +562,15 @@ class SmtpProbe {
     if (SSL_write(ssl, "QUIT\r\n", 6) > 0) SSL_shutdown(ssl);
     ERR_clear_error();
     if (!flushTls(true)) finish();
+  }
+
+  void keepLeaf(SSL* ssl) {
+    X509* leaf = SSL_get0_peer_certificate(ssl);
+    unsigned char* der = nullptr;
+    if (const int length = leaf != nullptr ? i2d_X509(leaf, &der) : 0; length > 0) {
+      record_.leaf_der.assign(reinterpret_cast<const char*>(der), static_cast<size_t>(length));
+    }
+    OPENSSL_free(der);
   }
 
   void finish() {
