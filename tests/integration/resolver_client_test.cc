@@ -465,11 +465,19 @@ TEST_F(ResolverClientTest, SecondResolverAnswersWhenFirstIsSilent) {
 // Datagrams leave through libuv's send queue (sendmmsg batches), so the kernel's refusal arrives
 // in the send callback, after query() returned. Port 0 is refused by sendmsg() itself (EINVAL):
 // nothing leaves the machine, and the query must end with that reason, not wait out timeouts.
+// Timeouts long enough that a send failure that went unreported would show: the query would end
+// as a Timeout, and only after 15 s.
+ClientOptions slowTimeouts() {
+  ClientOptions o = fastOptions();
+  o.timeout_ms = 5000;
+  o.max_timeout_ms = 5000;
+  return o;
+}
+
+const ResolverAddress kRefusedBySendmsg{"127.0.0.1", 0, false};  // port 0: EINVAL, nothing leaves
+
 TEST_F(ResolverClientTest, ASendTheKernelRefusesEndsTheQueryWithItsReason) {
-  ClientOptions options = fastOptions();
-  options.timeout_ms = 5000;  // a lost failure would end as a Timeout, and only after 15 s
-  options.max_timeout_ms = 5000;
-  ResolverClient client(loop_.get(), {ResolverAddress{"127.0.0.1", 0, false}}, options);
+  ResolverClient client(loop_.get(), {kRefusedBySendmsg}, slowTimeouts());
   const QueryResult r = ask(client);
   EXPECT_EQ(r.outcome, QueryOutcome::NetworkError);
   EXPECT_EQ(r.error, "send to 127.0.0.1:0: invalid argument");
@@ -478,10 +486,7 @@ TEST_F(ResolverClientTest, ASendTheKernelRefusesEndsTheQueryWithItsReason) {
 
 TEST_F(ResolverClientTest, ASendTheKernelRefusesIsRetriedAtTheNextResolver) {
   FakeServer good(loop_.get(), [](const Received& r, unsigned) { return std::vector<Bytes>{answerA(r)}; });
-  ClientOptions options = fastOptions();
-  options.timeout_ms = 5000;
-  options.max_timeout_ms = 5000;
-  ResolverClient client(loop_.get(), {ResolverAddress{"127.0.0.1", 0, false}, good.address()}, options);
+  ResolverClient client(loop_.get(), {kRefusedBySendmsg, good.address()}, slowTimeouts());
   const QueryResult r = ask(client);
   EXPECT_EQ(r.outcome, QueryOutcome::Answered);
   EXPECT_EQ(r.resolver, good.address());
@@ -494,10 +499,9 @@ TEST_F(ResolverClientTest, ASendTheKernelRefusesIsRetriedAtTheNextResolver) {
 // kernel refuses. 40 queries in one loop turn, alternating between the two, one attempt each.
 TEST_F(ResolverClientTest, ARefusedResolverNeverFailsTheOthersSends) {
   FakeServer good(loop_.get(), [](const Received& r, unsigned) { return std::vector<Bytes>{answerA(r)}; });
-  ClientOptions options = fastOptions();
+  ClientOptions options = slowTimeouts();
   options.attempts = 1;
-  options.timeout_ms = 2000;
-  ResolverClient client(loop_.get(), {ResolverAddress{"127.0.0.1", 0, false}, good.address()}, options);
+  ResolverClient client(loop_.get(), {kRefusedBySendmsg, good.address()}, options);
   std::vector<QueryResult> results;
   for (int i = 0; i < 40; ++i) {
     client.query(Question{"q" + std::to_string(i) + ".example.test", 1}, QueryOptions{},
