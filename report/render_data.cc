@@ -47,12 +47,13 @@ std::string csvField(const std::string& text) {
   return out + "\"";
 }
 
-// A text cell that a spreadsheet would run as a formula (=, +, -, @, or a tab or carriage return
-// first: OWASP's "CSV injection") gets a leading apostrophe, which spreadsheets show as text.
-// Network text reaches the CSV: a zone can name its MX host "=HYPERLINK(...)". A lone "-" stays.
+// A text cell that a spreadsheet would run as a formula (=, +, - or @ first: OWASP's "CSV
+// injection"; a tab or carriage return, OWASP's other two, never comes first: printable() shows
+// them as \x09 and \x0d) gets a leading apostrophe, which spreadsheets show as text. Network
+// text reaches the CSV: a zone can name its MX host "=HYPERLINK(...)". A lone "-" stays.
 std::string noFormula(std::string text) {
   if (text.empty() || text == "-") return text;
-  if (std::string_view("=+-@\t\r").find(text.front()) == std::string_view::npos) return text;
+  if (std::string_view("=+-@").find(text.front()) == std::string_view::npos) return text;
   return "'" + text;
 }
 

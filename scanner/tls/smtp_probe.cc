@@ -525,9 +525,7 @@ class SmtpProbe {
     }
     if (X509* leaf = SSL_get0_peer_certificate(ssl)) {
       record_.leaf_names_match = namesMatch(leaf, target_.reference_names);
-      leaf_names_base_ = !target_.tlsa_base.empty() &&
-                         X509_check_host(leaf, target_.tlsa_base.c_str(), target_.tlsa_base.size(),
-                                         X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, nullptr) == 1;
+      leaf_names_base_ = namesMatch(leaf, {target_.tlsa_base});
     }
     const long verify = SSL_get_verify_result(ssl);
     record_.verify_code = verify;
