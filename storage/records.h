@@ -114,6 +114,15 @@ struct HostRecord {
   bool operator==(const HostRecord&) const = default;
 };
 
+// The contract's `delivery` object (export-jsonl.md, "Delivery"): what a DANE-enforcing sender
+// does with mail to the domain, one value per sender policy: "deliver", "fallback", "defer" or
+// "unknown". The domain's `delivery` is null (std::nullopt) for a `no-mail` verdict.
+struct DeliveryRecord {
+  std::string rfc7672;  // RFC 7672 applied strictly
+  std::string postfix;  // as Postfix 3.x does it (smtp_tls_security_level = dane)
+  bool operator==(const DeliveryRecord&) const = default;
+};
+
 struct DomainRecord {
   // The contract's domain object.
   std::string domain;
@@ -123,6 +132,7 @@ struct DomainRecord {
   bool implicit_mx = false;
   std::vector<HostRecord> mx;        // preference order, ties by name
   std::vector<std::string> findings; // sorted, unique
+  std::optional<DeliveryRecord> delivery;  // null for no-mail
 
   // Where the name came from, and the queries made for the domain itself (MX, its CD repeat).
   std::string source;
