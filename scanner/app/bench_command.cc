@@ -86,13 +86,7 @@ std::optional<PhasePlan> nextPhase(const BenchOptions& o, BenchMode mode, const 
       plan.drain_first = !done.empty();  // a pass starts from a settled resolver
       return plan;
     case BenchMode::Ramp: {
-      std::vector<loadgen::StepView> views;
-      for (const PhaseResult& p : done) {
-        const loadgen::PhaseSummary summary = loadgen::summarise(p);
-        views.push_back(loadgen::StepView{summary.offered_qps, summary.received_qps, p.sent, p.lost, p.final(), p.plan.rate_qps,
-                                          summary.full_read_share});
-      }
-      stop_reason = loadgen::rampStopReason(ramp, views);
+      stop_reason = loadgen::rampStopReason(ramp, loadgen::stepViews(done));
       if (!stop_reason.empty()) return std::nullopt;
       plan.label = "step " + std::to_string(done.size() + 1);
       plan.rate_qps = loadgen::rampRate(ramp, done.size());
@@ -215,10 +209,10 @@ int runBench(const BenchOptions& o) {
   if (mode != BenchMode::Ramp && !interrupted) {
     const loadgen::PhaseSummary s = loadgen::summarise(total);
     if (s.offered_qps < (1 - kOfferedTolerance) * o.rate) {
-      std::fprintf(stderr,
-                   "danescan bench: warning: offered %.0f q/s, %.1f %% below the requested %.0f: this client (or a list that ran dry) "
-                   "set the pace\n",
-                   s.offered_qps, 100 * (1 - s.offered_qps / o.rate), o.rate);
+      std::fprintf(stderr, "danescan bench: warning: offered %.0f q/s, %.1f %% below the requested %.0f: %s\n", s.offered_qps,
+                   100 * (1 - s.offered_qps / o.rate), o.rate,
+                   s.dry_ticks > 0 ? "the question source ran dry (it waited for answers that name its next questions)"
+                                   : "this client could not send faster (CPU), so it set the pace");
     }
   }
   if (const loadgen::PhaseSummary s = loadgen::summarise(total); s.full_read_share > kBehindReading) {

@@ -30,10 +30,6 @@ const char* modeName(BenchMode m) {
   return "rate";
 }
 
-StepView viewOf(const PhaseResult& p) {
-  return StepView{perSecond(p.sent, p.seconds()), perSecond(p.received, p.seconds()), p.sent, p.lost, p.final()};
-}
-
 void writePhase(storage::json::Writer& w, const PhaseResult& p, const PhaseSummary& s, bool ramp) {
   w.key("label").value(s.label);
   w.key("requested_qps").raw(fmt("%.1f", s.requested_qps));
@@ -45,6 +41,7 @@ void writePhase(storage::json::Writer& w, const PhaseResult& p, const PhaseSumma
   w.key("sent").value(static_cast<int64_t>(s.sent));
   w.key("answered").value(static_cast<int64_t>(s.answered));
   w.key("lost").value(static_cast<int64_t>(s.lost));
+  w.key("lost_never_answered").value(static_cast<int64_t>(s.lost_unanswered));
   w.key("timeouts").value(static_cast<int64_t>(s.lost));
   w.key("tcp_fallbacks").value(static_cast<int64_t>(s.truncated));
   w.key("send_errors").value(static_cast<int64_t>(s.send_errors));
@@ -228,13 +225,38 @@ std::string latencyBars(const std::vector<PhaseSummary>& phases) {
 
 std::vector<PhaseSummary> summaries(const BenchReport& r) {
   std::vector<PhaseSummary> out;
-  for (const PhaseResult& p : r.phases) out.push_back(summarise(p, r.mode == BenchMode::Ramp ? &r.ramp : nullptr));
+  const std::vector<StepView> views = stepViews(r.phases);
+  for (size_t i = 0; i < r.phases.size(); ++i) {
+    out.push_back(r.mode == BenchMode::Ramp ? summarise(r.phases[i], &r.ramp, &views[i]) : summarise(r.phases[i]));
+  }
   return out;
 }
 
 }  // namespace
 
-PhaseSummary summarise(const PhaseResult& p, const RampOptions* ramp) {
+std::vector<StepView> stepViews(std::span<const PhaseResult> phases) {
+  std::vector<StepView> views;
+  uint64_t resolved = 0, unanswered = 0;
+  for (const PhaseResult& p : phases) {
+    resolved += p.answered + p.lost;
+    unanswered += p.lost_unanswered;
+    StepView v;
+    v.offered_qps = perSecond(p.sent, p.seconds());
+    v.received_qps = perSecond(p.received, p.seconds());
+    v.sent = p.sent;
+    v.lost = p.lost;
+    v.final = p.final();
+    v.requested_qps = p.plan.rate_qps;
+    v.full_read_share = p.read_batches ? static_cast<double>(p.full_read_batches) / static_cast<double>(p.read_batches) : 0;
+    v.lost_unanswered = p.lost_unanswered;
+    v.unanswered_share = resolved ? static_cast<double>(unanswered) / static_cast<double>(resolved) : 0;
+    v.source_dry = p.dry_ticks > 0;
+    views.push_back(v);
+  }
+  return views;
+}
+
+PhaseSummary summarise(const PhaseResult& p, const RampOptions* ramp, const StepView* view) {
   PhaseSummary s;
   s.label = p.plan.label;
   s.requested_qps = p.plan.rate_qps;
@@ -258,7 +280,9 @@ PhaseSummary summarise(const PhaseResult& p, const RampOptions* ramp) {
   s.min_ms = ms(p.latency_ns.min());
   s.max_ms = ms(p.latency_ns.max());
   s.mean_ms = p.latency_ns.mean() / 1e6;
-  if (ramp) s.sustained = stepSustained(*ramp, viewOf(p));
+  s.lost_unanswered = p.lost_unanswered;
+  s.dry_ticks = p.dry_ticks;
+  if (ramp && view) s.sustained = stepSustained(*ramp, *view);
   return s;
 }
 
@@ -271,6 +295,8 @@ PhaseResult mergePhases(const std::vector<PhaseResult>& phases) {
     total.sent += p.sent;
     total.answered += p.answered;
     total.lost += p.lost;
+    total.lost_unanswered += p.lost_unanswered;
+    total.dry_ticks += p.dry_ticks;
     total.truncated += p.truncated;
     total.send_errors += p.send_errors;
     total.received += p.received;
@@ -295,8 +321,9 @@ PhaseResult mergePhases(const std::vector<PhaseResult>& phases) {
 
 RampOutcome rampOutcome(const BenchReport& r) {
   RampOutcome out;
+  const std::vector<StepView> views = stepViews(r.phases);
   for (size_t i = 0; i < r.phases.size(); ++i) {
-    const PhaseSummary s = summarise(r.phases[i], &r.ramp);
+    const PhaseSummary s = summarise(r.phases[i], &r.ramp, &views[i]);
     out.max_received_qps = std::max(out.max_received_qps, s.received_qps);
     if (s.sustained && s.achieved_qps > out.max_sustained_qps) {
       out.max_sustained_qps = s.achieved_qps;
@@ -337,9 +364,10 @@ std::string toJson(const BenchReport& r) {
     w.key("patience").value(int64_t{r.ramp.patience});
     w.endObject();
     w.key("steps").beginArray();
-    for (const PhaseResult& p : r.phases) {
+    const std::vector<StepView> views = stepViews(r.phases);
+    for (size_t i = 0; i < r.phases.size(); ++i) {
       w.beginObject();
-      writePhase(w, p, summarise(p, &r.ramp), true);
+      writePhase(w, r.phases[i], summarise(r.phases[i], &r.ramp, &views[i]), true);
       w.endObject();
     }
     w.endArray();
@@ -372,7 +400,7 @@ std::string toText(const BenchReport& r) {
     out += "  requested " + fmt("%.0f", s.requested_qps) + " q/s for " + fmt("%.2f", s.seconds) + " s: offered " + fmt("%.1f", s.offered_qps) +
            " q/s, achieved " + fmt("%.1f", s.achieved_qps) + " q/s (" + fmt("%.2f", 100 * s.response_rate) + " % answered)\n";
     out += "  sent " + std::to_string(s.sent) + ", answered " + std::to_string(s.answered) + ", lost " + std::to_string(s.lost) +
-           " (timeout), TC=1 " + std::to_string(s.truncated) + ", send errors " + std::to_string(s.send_errors) + ", late " +
+           " (timeout; " + std::to_string(s.lost_unanswered) + " of questions never answered), TC=1 " + std::to_string(s.truncated) + ", send errors " + std::to_string(s.send_errors) + ", late " +
            std::to_string(s.late) + ", ignored " + std::to_string(s.ignored) + ", full reads " + fmt("%.1f", 100 * s.full_read_share) +
            " %\n";
     out += "  latency ms: p50 " + fmt("%.3f", s.p50_ms) + "  p90 " + fmt("%.3f", s.p90_ms) + "  p99 " + fmt("%.3f", s.p99_ms) + "  p99.9 " +
@@ -390,8 +418,9 @@ std::string toText(const BenchReport& r) {
            (r.ramp.step_qps > 0 ? "+" + fmt("%.0f", r.ramp.step_qps) + " q/s" : "x" + fmt("%.3g", 1 + r.ramp.growth)) + " per step of " +
            fmt("%.3g", r.ramp.step_seconds) + " s\n";
     out += " step  requested    offered   achieved   received  answered     lost    p50 ms    p99 ms  sustained\n";
+    const std::vector<StepView> views = stepViews(r.phases);
     for (size_t i = 0; i < r.phases.size(); ++i) {
-      const PhaseSummary s = summarise(r.phases[i], &r.ramp);
+      const PhaseSummary s = summarise(r.phases[i], &r.ramp, &views[i]);
       char line[200];
       std::snprintf(line, sizeof line, "%5zu %10.0f %10.1f %10.1f %10.1f %8.2f%% %8" PRIu64 " %9.3f %9.3f  %s\n", i + 1, s.requested_qps, s.offered_qps,
                     s.achieved_qps, s.received_qps, 100 * s.response_rate, s.lost, s.p50_ms, s.p99_ms, s.sustained ? "yes" : "no");

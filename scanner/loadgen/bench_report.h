@@ -6,6 +6,7 @@
 #include "scanner/loadgen/load_generator.h"
 #include "scanner/loadgen/schedule.h"
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,12 +39,18 @@ struct PhaseSummary {
   double received_qps = 0;  // answers received during the phase / seconds
   double response_rate = 0; // answered / sent
   uint64_t sent = 0, answered = 0, lost = 0, truncated = 0, send_errors = 0, late = 0, ignored = 0;
+  uint64_t lost_unanswered = 0;  // of `lost`: questions the resolver had never answered in the run (PhaseResult)
+  uint64_t dry_ticks = 0;        // sends cut short because the question source had none (PhaseResult)
   double full_read_share = 0;  // full recvmmsg() batches / batches: > 0.5 means the client fell behind reading
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, min_ms = 0, max_ms = 0, mean_ms = 0;
   bool sustained = false;   // ramp steps: stepSustained()
 };
 
-[[nodiscard]] PhaseSummary summarise(const PhaseResult& phase, const RampOptions* ramp = nullptr);
+// What the ramp's rules see of each phase: its rates and counts, and the share of the run's
+// queries up to it that asked questions the resolver never answered (StepView).
+[[nodiscard]] std::vector<StepView> stepViews(std::span<const PhaseResult> phases);
+// `ramp` and `view` (the phase's entry of stepViews()) for a ramp step, to judge it sustained.
+[[nodiscard]] PhaseSummary summarise(const PhaseResult& phase, const RampOptions* ramp = nullptr, const StepView* view = nullptr);
 // The whole run: every phase's counts and latencies merged, over the phases' summed time.
 [[nodiscard]] PhaseResult mergePhases(const std::vector<PhaseResult>& phases);
 

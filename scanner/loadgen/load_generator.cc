@@ -25,6 +25,20 @@ constexpr unsigned kDefaultSockets = 16;
 constexpr size_t kRecvChunks = 20;  // datagrams per recvmmsg() at most (64 KiB each; libuv's UV__MMSG_MAXWIDTH)
 constexpr unsigned kIdDraws = 16;   // random IDs tried on a socket before a send counts as failed
 
+// 64-bit FNV-1a of a question (name, type): the key of LoadGenerator::answered_questions_.
+uint64_t questionHash(const dns::Question& q) {
+  uint64_t h = 14695981039346656037ull;
+  const auto mix = [&h](uint8_t byte) {
+    h ^= byte;
+    h *= 1099511628211ull;
+  };
+  for (char c : q.name) mix(static_cast<uint8_t>(c));
+  mix(0);
+  mix(static_cast<uint8_t>(q.type >> 8));
+  mix(static_cast<uint8_t>(q.type));
+  return h;
+}
+
 
 // The kernel's default 208 KB buffers overflow in a burst of answers (lab notes); root may exceed
 // net.core.rmem_max / wmem_max with the FORCE options.
@@ -189,7 +203,10 @@ void LoadGenerator::sendDue(uint64_t now) {
       while (sent_in_phase_ < due && !source_.passDone()) {
         std::optional<dns::Question> q = source_.next();
         starved_ = !q;
-        if (!q) break;  // waiting for MX answers; the timetable catches up when they come
+        if (!q) {
+          ++phase.dry_ticks;
+          break;  // waiting for MX answers; the timetable catches up when they come
+        }
         ++sent_in_phase_;
         if (!sendOne(*q, now)) ++phase.send_errors;
       }
@@ -202,7 +219,10 @@ void LoadGenerator::sendDue(uint64_t now) {
       while (sent_in_phase_ < due) {
         std::optional<dns::Question> q = source_.next();
         starved_ = !q;
-        if (!q) break;
+        if (!q) {
+          ++phase.dry_ticks;
+          break;
+        }
         ++sent_in_phase_;
         if (!sendOne(*q, now)) ++phase.send_errors;
       }
@@ -256,6 +276,7 @@ void LoadGenerator::expire(uint64_t now) {
     --outstanding_;
     PhaseResult& result = results_[slot.phase];
     ++result.lost;
+    if (!answered_questions_.contains(questionHash(slot.question))) ++result.lost_unanswered;
     ++result.by_type[slot.question.type].lost;
     source_.onOutcome(slot.question, nullptr);
   }
@@ -334,6 +355,7 @@ void LoadGenerator::onDatagram(Socket& socket, const uint8_t* data, size_t size,
   }
   slot.busy = false;
   --outstanding_;
+  answered_questions_.insert(questionHash(slot.question));
   if (current) ++current->received;
   PhaseResult& result = results_[slot.phase];
   ++result.answered;

@@ -28,6 +28,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace danescan::scanner::loadgen {
@@ -67,11 +68,13 @@ struct PhaseResult {
   uint64_t sent = 0;
   uint64_t answered = 0;
   uint64_t lost = 0;        // no answer within the timeout
+  uint64_t lost_unanswered = 0;  // of those: the question had not been answered at all in the run so far
   uint64_t truncated = 0;   // answers with TC=1 (a client would repeat them over TCP)
   uint64_t send_errors = 0; // due but not sent: the socket refused it, or no free ID
   uint64_t received = 0;    // answers that arrived during [start_ns, end_ns), to any phase's queries
   uint64_t late = 0;        // answers that arrived during the phase after their query was lost
   uint64_t ignored = 0;     // datagrams during the phase that failed the checks (source, parse, question)
+  uint64_t dry_ticks = 0;   // sends of due queries that stopped because the source had no question
   // recvmmsg() batches during the phase, and those that came back full: when most are full the
   // client is behind in reading, and latency includes time in its own socket buffers.
   uint64_t read_batches = 0;
@@ -151,6 +154,9 @@ class LoadGenerator {
   bool draining_ = false;         // waiting for outstanding_ == 0 before the next phase
   bool stopping_ = false;         // no more phases
   bool starved_ = false;          // the source had no question when one was due
+  // Hashes of the questions answered at least once in the run: a lost query whose question is not
+  // among them counts as lost_unanswered (a name the resolver never answers, not the load).
+  std::unordered_set<uint64_t> answered_questions_;
   uint64_t sent_in_phase_ = 0;    // queries the active phase's timetable has used (sent or failed)
   uint64_t outstanding_ = 0;
   uint64_t next_seq_ = 1;

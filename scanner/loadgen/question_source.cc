@@ -62,19 +62,20 @@ std::optional<dns::Question> QuestionFile::next() {
 }
 
 void DaneMix::beginPass(unsigned index) {
+  passes_ = true;
   replaying_ = index > 0;
   replay_ = 0;
 }
 
 bool DaneMix::passDone() const {
   if (replaying_) return replay_ >= script_.size();
-  return next_domain_ >= domains_.size() && pending_head_ >= pending_.size() && mx_outstanding_ == 0;
+  return next_domain_ >= domains_.size() && pending_head_ >= pending_.size() && mx_outstanding_.empty();
 }
 
 std::optional<dns::Question> DaneMix::next() {
-  if (replaying_ || cycling_) {
-    if (script_.empty() || (replaying_ && replay_ >= script_.size())) return std::nullopt;
-    return script_[replay_++ % script_.size()];
+  if (replaying_) {
+    if (replay_ >= script_.size()) return std::nullopt;
+    return script_[replay_++];
   }
   if (pending_head_ < pending_.size()) {
     script_.push_back(std::move(pending_[pending_head_++]));
@@ -85,24 +86,23 @@ std::optional<dns::Question> DaneMix::next() {
     return script_.back();
   }
   if (next_domain_ < domains_.size()) {
+    mx_outstanding_.insert(domains_[next_domain_]);
     script_.push_back(dns::Question{std::move(domains_[next_domain_++]), kMx});
-    ++mx_outstanding_;
     return script_.back();
   }
-  // The list is used up. While MX answers are awaited more hosts may come; after that, a run
-  // that goes on (a fixed rate outlasting the list) repeats the script.
-  if (mx_outstanding_ > 0 || script_.empty()) return std::nullopt;
-  cycling_ = true;
+  // The list is used up. Pass 0 of --passes waits for the MX answers that may name more hosts;
+  // a timed run goes on with the script from its start (hosts learned meanwhile join it above).
+  if (passes_ || script_.empty()) return std::nullopt;
   return script_[replay_++ % script_.size()];
 }
 
 bool DaneMix::wantsRecords(const dns::Question& question) const {
-  return question.type == kMx && !replaying_ && !cycling_;  // only the reading pass learns hosts
+  // Only the first outcome of a list's MX question teaches hosts.
+  return question.type == kMx && !replaying_ && mx_outstanding_.contains(question.name);
 }
 
 void DaneMix::onOutcome(const dns::Question& question, const dns::Response* response) {
-  if (question.type != kMx || replaying_ || cycling_ || mx_outstanding_ == 0) return;
-  --mx_outstanding_;
+  if (question.type != kMx || replaying_ || mx_outstanding_.erase(question.name) == 0) return;
   if (response == nullptr || response->rcode != 0) return;
   std::vector<std::string> hosts;
   if (response->mx.empty()) {

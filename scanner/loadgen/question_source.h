@@ -10,8 +10,11 @@
 // own mail host (RFC 5321 section 5.1), a null MX (RFC 7505) and invalid exchanges have none.
 // The hosts are learned from the answers (onAnswer), so the mix is the one the resolver's data
 // implies; questions whose MX answer never came are not asked. Every question asked is kept in
-// a script; once the list is used up, the script is replayed from its start (a second pass), so
-// a long run keeps the same mix. What a scan also asks and the mix leaves out: the CD=1 repeat
+// a script. With --passes, pass 0 ends when the list is used up and every MX answer came (or was
+// lost), and each later pass replays the script once. Outside --passes (a fixed rate or a ramp,
+// which never call beginPass), the list never runs dry: once it is used up the script is
+// replayed from its start, over and over, while the last MX answers may still add their hosts'
+// questions to it, so a run lasts as long as it is asked and keeps the same mix. What a scan also asks and the mix leaves out: the CD=1 repeat
 // of a SERVFAIL, and the TLSA of a CNAME target (`tlsa-other`).
 #pragma once
 
@@ -79,11 +82,13 @@ class DaneMix final : public QuestionSource {
   std::vector<dns::Question> pending_;  // host questions learned, not asked yet, from pending_head_ on
   size_t pending_head_ = 0;
   std::unordered_set<std::string> hosts_;
-  uint64_t mx_outstanding_ = 0;  // MX queries of the reading pass without an outcome yet
+  // MX questions of the list (the reading pass) without an outcome yet. A name, not a count: in a
+  // cycling run the same MX question may be asked again before its first answer came.
+  std::unordered_set<std::string> mx_outstanding_;
   std::vector<dns::Question> script_;
   size_t replay_ = 0;
+  bool passes_ = false;     // --passes: beginPass() was called; pass 0 waits for its MX answers
   bool replaying_ = false;  // a later pass: exactly the script, once
-  bool cycling_ = false;    // past the end of the list outside --passes: the script, cycled
 };
 
 }  // namespace danescan::scanner::loadgen

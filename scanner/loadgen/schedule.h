@@ -52,6 +52,13 @@ struct StepView {
   bool final = false;       // every query of the step was answered or timed out
   double requested_qps = 0; // the step's planned rate (0: not checked)
   double full_read_share = 0;  // full recvmmsg() batches / batches during the step
+  // Of `lost`: queries whose question the resolver had not answered at all in the run so far (a
+  // name behind a dead server). They are the data's, not the load's: the loss rule leaves them
+  // out, and the response rule expects their share (unanswered_share: such losses / queries
+  // answered or lost in the run up to this step) to be missing from the answers.
+  uint64_t lost_unanswered = 0;
+  double unanswered_share = 0;
+  bool source_dry = false;  // queries fell due while the question source had none (a list waiting for answers)
 };
 
 // The client, not the resolver, sets the pace when it cannot send on schedule (offered more
@@ -64,11 +71,13 @@ inline constexpr double kClientSendTolerance = 0.03;
 inline constexpr double kClientReadBacklog = 0.95;
 
 // A step the resolver kept up with: it answered (during the step) at least min_response_ratio of
-// what was offered, and, once final, lost at most max_loss of its queries.
+// what was offered (less the share of questions it never answers), and, once final, lost at most
+// max_loss of its queries (not counting those never-answered questions).
 [[nodiscard]] bool stepSustained(const RampOptions& options, const StepView& step) noexcept;
 
 // Why the ramp stops after the steps so far, or "" to go on: the client fell behind in the last
-// step (see above), or the last `patience` steps all fell behind (answers received <
+// step (see above; a step that offered too little because the question source ran dry says so
+// instead of blaming the client), or the last `patience` steps all fell behind (answers received <
 // min_response_ratio x offered), or a final step lost more than max_loss, or the next step would
 // exceed max_qps.
 [[nodiscard]] std::string rampStopReason(const RampOptions& options, std::span<const StepView> steps);

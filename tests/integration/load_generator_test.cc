@@ -59,6 +59,20 @@ Bytes reply(const uint8_t* data, size_t size, Action action) {
   return out;
 }
 
+// The question name of a query ("" when ldns cannot read it), lower case without the final dot.
+std::string queryName(const uint8_t* data, size_t size) {
+  ldns_pkt* raw = nullptr;
+  if (ldns_wire2pkt(&raw, data, size) != LDNS_STATUS_OK) return {};
+  PktPtr pkt(raw);
+  ldns_rr* q = ldns_rr_list_rr(ldns_pkt_question(pkt.get()), 0);
+  if (q == nullptr) return {};
+  char* text = ldns_rdf2str(ldns_rr_owner(q));
+  std::string name = text ? text : "";
+  std::free(text);
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  return name;
+}
+
 // Decides each query's fate by its arrival index; answers `delay_ms` late when asked to.
 class FakeResolver {
  public:
@@ -92,6 +106,7 @@ class FakeResolver {
   }
 
   [[nodiscard]] dns::ResolverAddress address() const { return dns::ResolverAddress{"127.0.0.1", port_, false}; }
+  std::string never_answer;  // a question name the fake never answers (a name behind a dead server)
   uint64_t received = 0;
   std::vector<uint64_t> arrival_ms;  // uv_hrtime of each query, in ms
 
@@ -112,6 +127,7 @@ class FakeResolver {
     self->arrival_ms.push_back(uv_hrtime() / 1000000);
     const Action action = self->script_(index);
     if (action == Action::Drop) return;
+    if (!self->never_answer.empty() && queryName(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)) == self->never_answer) return;
     Bytes out = reply(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n), action);
     sockaddr_storage to{};
     std::memcpy(&to, from, sizeof(sockaddr_in));
@@ -380,6 +396,109 @@ TEST(LoadGenerator, RampFindsTheRateAResolverSustains) {
   EXPECT_LE(report.phases.size(), 6u);
   EXPECT_GE(report.phases.size(), 4u);
   EXPECT_NEAR(outcome.max_received_qps, 3000, 300);
+}
+
+// A resolver that answers at most 3,000 queries/s (30 per 10 ms window, the rest dropped).
+FakeResolver::Script capAt3000() {
+  struct Window {
+    uint64_t index = 0;
+    unsigned count = 0;
+  };
+  auto window = std::make_shared<Window>();
+  return [window](uint64_t) {
+    const uint64_t now = uv_hrtime() / 10000000;  // 10 ms windows
+    if (now != window->index) *window = Window{now, 0};
+    return ++window->count > 30 ? Action::Drop : Action::Answer;
+  };
+}
+
+struct RampRun {
+  BenchReport report;
+  std::string stop;
+};
+
+// A ramp of 1,000 q/s more per 0.5 s step from 1,000, planned as `danescan bench --ramp` plans it
+// (stepViews, rampStopReason), from `source` against `fake`.
+RampRun runRamp(loop::Loop& loop, FakeResolver& fake, QuestionSource& source) {
+  RampRun run;
+  run.report.mode = BenchMode::Ramp;
+  run.report.ramp.start_qps = 1000;
+  run.report.ramp.step_qps = 1000;
+  run.report.ramp.step_seconds = 0.5;
+  run.report.ramp.max_qps = 20000;
+  GeneratorOptions options;
+  options.resolver = fake.address();
+  options.timeout_ms = 200;
+  LoadGenerator generator(loop.get(), options, source, [&](std::span<const PhaseResult> done) -> std::optional<PhasePlan> {
+    run.stop = rampStopReason(run.report.ramp, stepViews(done));
+    if (!run.stop.empty()) return std::nullopt;
+    PhasePlan p;
+    p.label = "step";
+    p.rate_qps = rampRate(run.report.ramp, done.size());
+    p.seconds = run.report.ramp.step_seconds;
+    return p;
+  });
+  std::string error;
+  EXPECT_TRUE(generator.start(error)) << error;
+  int rc = 0;
+  loop::TimerPtr watcher = loop::makeTimer(loop.get(), rc);
+  struct Ctx {
+    LoadGenerator* g;
+    FakeResolver* f;
+    std::string* stop;
+  } ctx{&generator, &fake, &run.stop};
+  watcher->data = &ctx;
+  uv_timer_start(
+      watcher.get(),
+      [](uv_timer_t* t) {
+        auto* c = static_cast<Ctx*>(t->data);
+        if (c->stop->empty() || c->g->outstanding() > 0) return;
+        c->f->close();
+        uv_timer_stop(t);
+      },
+      5, 5);
+  loop.run();
+  run.report.phases = generator.results();
+  return run;
+}
+
+TEST(LoadGenerator, ARampOnADomainListCyclesItForTheWholeRamp) {
+  // Three domains are 15 questions (implicit MX: the fake answers NOERROR without records), a
+  // first 0.5 s step alone asks 500: the list repeats for every step, and the ramp ends at the
+  // resolver's limit, never on the list running dry or the client falling behind.
+  loop::Loop loop;
+  auto fake = std::make_unique<FakeResolver>(loop.get(), capAt3000());
+  DaneMix mix({"a.example", "b.example", "c.example"});
+  const RampRun run = runRamp(loop, *fake, mix);
+  EXPECT_TRUE(run.stop.find("fell below 95 %") != std::string::npos || run.stop.find("lost") != std::string::npos) << run.stop;
+  ASSERT_GE(run.report.phases.size(), 4u);
+  for (const PhaseResult& p : run.report.phases) {
+    EXPECT_EQ(p.dry_ticks, 0u) << p.plan.label;
+    EXPECT_GE(static_cast<double>(p.sent), 0.97 * p.plan.rate_qps * 0.5) << "a step offered less than planned";
+  }
+  EXPECT_EQ(mix.script().size(), 15u);  // the mix stayed the list's
+  EXPECT_GE(rampOutcome(run.report).max_sustained_qps, 1900);
+}
+
+TEST(LoadGenerator, ANameThatIsNeverAnsweredDoesNotEndARamp) {
+  // One question of 20 (5 % of the queries) is never answered: more than --max-loss (1 %) and
+  // more than the response rule's 5 % slack. It is counted as lost, and as never answered, but
+  // the ramp goes on to the resolver's limit instead of stopping in step 1 with 0 q/s.
+  loop::Loop loop;
+  auto fake = std::make_unique<FakeResolver>(loop.get(), capAt3000());
+  fake->never_answer = "dead.example";
+  std::vector<dns::Question> questions;
+  for (int i = 0; i < 19; ++i) questions.push_back({"q" + std::to_string(i) + ".example", 1});
+  questions.push_back({"dead.example", 15});
+  QuestionFile file(std::move(questions));
+  const RampRun run = runRamp(loop, *fake, file);
+  ASSERT_GE(run.report.phases.size(), 3u) << run.stop;
+  const PhaseResult& first = run.report.phases.front();
+  EXPECT_GE(first.lost, first.sent / 20 - 2);
+  EXPECT_EQ(first.lost_unanswered, first.lost);
+  const RampOutcome outcome = rampOutcome(run.report);
+  EXPECT_GE(outcome.max_sustained_qps, 1700);  // 0.95 x 1,900 of 2,000 answerable
+  EXPECT_EQ(run.stop.find("step 1 "), std::string::npos) << run.stop;
 }
 
 TEST(LoadGenerator, ReadsABurstOfAnswersAtOnce) {

@@ -119,6 +119,37 @@ TEST(Ramp, SustainedNeedsBothResponsesAndFinalLoss) {
   EXPECT_TRUE(stepSustained(o, step(1000, 1000, 1000, 20, false)));
 }
 
+TEST(Ramp, QuestionsNeverAnsweredAreNotTakenForOverload) {
+  // A list or question file with names behind dead servers loses their queries at every rate:
+  // 3 % of the questions here. Counted (lost), but neither the loss rule nor the response rule
+  // takes them for the resolver falling behind, so the first step is sustained and the ramp goes on.
+  RampOptions o;  // 95 %, max loss 1 %
+  StepView dead = step(1000, 970, 1000, 30);
+  dead.lost_unanswered = 30;
+  dead.unanswered_share = 0.03;
+  EXPECT_TRUE(stepSustained(o, dead));
+  EXPECT_EQ(rampStopReason(o, std::vector<StepView>{dead, dead}), "");
+  // Without that knowledge the same step fails both rules.
+  StepView unknown = step(1000, 940, 1000, 30);
+  EXPECT_FALSE(stepSustained(o, unknown));
+  // Answerable questions lost on top of them still count: 2 % more is overload.
+  StepView overload = step(1000, 950, 1000, 50);
+  overload.lost_unanswered = 30;
+  overload.unanswered_share = 0.03;
+  const std::string reason = rampStopReason(o, std::vector<StepView>{dead, overload});
+  EXPECT_NE(reason.find("step 2 lost 2.06 %"), std::string::npos) << reason;  // 20 of 970
+}
+
+TEST(Ramp, AListThatRanDryIsNotBlamedOnTheClient) {
+  RampOptions o;
+  StepView dry = step(5000, 5000);
+  dry.requested_qps = 10000;
+  dry.source_dry = true;
+  const std::string reason = rampStopReason(o, std::vector<StepView>{dry});
+  EXPECT_NE(reason.find("question source ran dry in step 1"), std::string::npos) << reason;
+  EXPECT_EQ(reason.find("client"), std::string::npos) << reason;
+}
+
 TEST(Ramp, StopsWhenTheClientFallsBehind) {
   RampOptions o;
   StepView sending = step(9000, 9000);
