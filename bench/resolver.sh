@@ -11,6 +11,10 @@
 #          RAMP_TIME s, like resperf's ramp) and `resperf -m RAMP_MAX -r RAMP_TIME`; danescan's
 #          max_sustained_qps (and max_received_qps, resperf's kind of figure) beside resperf's
 #          "Maximum throughput"
+#   --list  the ramp's danescan side reads the world's domain list (RUNDIR/domains.txt, `bench
+#          --list`: the DANE mix learned from the answers, the list cycled for the whole ramp)
+#          instead of the question file; resperf still reads queries.txt, the same questions as a
+#          file (issue 12, section 3: within 15 % of resperf's maximum, as --queries)
 #
 # Targets: achieved rates within 10 % at the same offered load; max sustained within 15 % of
 # resperf's. Both tools send EDNS0 with DO (-D), time out after TIMEOUT s, use 4 MiB socket
@@ -19,7 +23,7 @@
 # the resolver's answering path, not recursion (bench/scan.sh measures a cold cache).
 #
 # Usage: bench/resolver.sh [--rates "R1 R2 ..."] [--duration S] [--pairs N] [--ramp-max Q]
-#                          [--ramp-time S] [--no-ramp] [--no-fixed]     (as root)
+#                          [--ramp-time S] [--no-ramp] [--no-fixed] [--list]     (as root)
 # Environment:
 #   DANESCAN            danescan binary (default: build/danescan under the repository root)
 #   DANESCAN_BENCH_DIR  the world's run dir (default /tmp/danescan-bench); outputs go to its
@@ -39,6 +43,7 @@ RAMP_MAX=150000
 RAMP_TIME=60
 DO_RAMP=true
 DO_FIXED=true
+RAMP_SOURCE=queries
 while (($#)); do
   case $1 in
     --rates) RATES=$2; shift 2 ;;
@@ -48,8 +53,9 @@ while (($#)); do
     --ramp-time) RAMP_TIME=$2; shift 2 ;;
     --no-ramp) DO_RAMP=false; shift ;;
     --no-fixed) DO_FIXED=false; shift ;;
+    --list) RAMP_SOURCE=list; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "usage: bench/resolver.sh [--rates \"R...\"] [--duration S] [--pairs N] [--ramp-max Q] [--ramp-time S] [--no-ramp] [--no-fixed]" >&2; exit 2 ;;
+    *) echo "usage: bench/resolver.sh [--rates \"R...\"] [--duration S] [--pairs N] [--ramp-max Q] [--ramp-time S] [--no-ramp] [--no-fixed] [--list]" >&2; exit 2 ;;
   esac
 done
 
@@ -72,6 +78,7 @@ done
 world_lock
 
 QUERIES=$RUN/queries.txt
+LIST=$RUN/domains.txt
 OUT=$RUN/resolver
 mkdir -p "$OUT"
 nquestions=$(wc -l < "$QUERIES")
@@ -149,10 +156,11 @@ if $DO_RAMP; then
   # machine must not end it) or a step loses > 1 %.
   step=$((RAMP_MAX / RAMP_TIME))
   for pair in $(seq 1 "$PAIRS"); do
-    say "ramp, pair $pair/$PAIRS: danescan bench --ramp (+$step q/s per 1 s step, up to $RAMP_MAX) ..."
+    say "ramp, pair $pair/$PAIRS: danescan bench --$RAMP_SOURCE --ramp (+$step q/s per 1 s step, up to $RAMP_MAX) ..."
     f=$OUT/ramp-$pair.json
     c0=$(unbound_cpu)
-    /usr/bin/time -f '%U %S' -o "$OUT/ramp-$pair.time" "$DANESCAN" bench -q --resolver "$RESOLVER" --queries "$QUERIES" --ramp \
+    if [[ $RAMP_SOURCE == list ]]; then source_args=(--list "$LIST"); else source_args=(--queries "$QUERIES"); fi
+    /usr/bin/time -f '%U %S' -o "$OUT/ramp-$pair.time" "$DANESCAN" bench -q --resolver "$RESOLVER" "${source_args[@]}" --ramp \
       --ramp-start "$step" --ramp-step "$step" --ramp-max "$RAMP_MAX" --step-duration 1 --patience 3 --timeout $((TIMEOUT * 1000)) \
       --format json --out "$f" 2> "$OUT/ramp-$pair.err" || fatal "danescan bench --ramp failed ($OUT/ramp-$pair.err)"
     ds_ucpu=$(awk -v a="$c0" -v b="$(unbound_cpu)" 'BEGIN { printf "%.1f", b - a }')
@@ -191,7 +199,7 @@ rcv1=$(udp_rcvbuf_errors)
   fi
   if $DO_RAMP; then
     echo
-    echo "Ramp (danescan: +$((RAMP_MAX / RAMP_TIME)) q/s per 1 s step; resperf: 0 to $RAMP_MAX q/s in $RAMP_TIME s):"
+    echo "Ramp (danescan --$RAMP_SOURCE: +$((RAMP_MAX / RAMP_TIME)) q/s per 1 s step; resperf ($QUERIES): 0 to $RAMP_MAX q/s in $RAMP_TIME s):"
     echo
     echo "| pair | ds max sustained | ds max received | resperf max | ratio sustained | ratio received | ds steps | ds stopped | resperf | CPU s ds | CPU s rp | unbound CPU s ds | unbound CPU s rp |"
     echo "|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|"
