@@ -23,6 +23,9 @@
 //   smtp-rate-limited        a 421 was seen on any attempt (a cause when the last attempt failed
 //                            on it: the retry was refused too);
 //   dane-ee-name-mismatch-only  DANE-EE matched and the leaf names none of the reference names.
+// The contract has no code (yet) for: a greeting other than 220/421 (e.g. 554), a 4xx/5xx reply to
+// EHLO, a DANE-TA chain failing on anything but names or dates below the anchor (a signature, CA
+// flags, the anchor's own dates); such a host fails without a cause.
 #pragma once
 
 #include <optional>
