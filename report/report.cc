@@ -31,6 +31,7 @@ bool build(const Options& options, Report& report, std::string& error) {
     report.sections.clear();
     report.sections.push_back(headlineSection(*source));
     report.sections.push_back(findingsSection(*source));
+    report.sections.push_back(causesSection(*source));
     report.sections.push_back(cnameSection(*source));
     report.sections.push_back(tlsaSection(*source));
     report.sections.push_back(certificatesSection(*source));

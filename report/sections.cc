@@ -22,7 +22,10 @@ const char* const kFindingValues =
     "(7,'tlsa-in-insecure-zone'),(8,'tlsa-mismatch'),(9,'no-starttls-with-tlsa'),(10,'tls-handshake-failure'),"
     "(11,'pkix-usage-in-smtp'),(12,'dnssec-bogus'),(13,'mx-servfail'),(14,'single-tlsa-record'),"
     "(15,'dane-ee-name-mismatch-only'),(16,'tlsa-too-many-records'),(17,'tlsa-malformed'),"
-    "(18,'mx-invalid-name'),(19,'mx-special-address'),(20,'smtp-rate-limited'))";
+    "(18,'mx-invalid-name'),(19,'mx-special-address'),(20,'smtp-rate-limited'),"
+    "(21,'address-lookup-failure'),(22,'tlsa-host-no-address'),(23,'smtp-connect-failure'),(24,'smtp-timeout'),"
+    "(25,'smtp-protocol-error'),(26,'starttls-rejected'),(27,'dane-ta-name-mismatch'),"
+    "(28,'dane-ta-certificate-expired'))";
 
 namespace {
 

@@ -16,6 +16,7 @@ namespace danescan::report {
 
 [[nodiscard]] Section headlineSection(const Source& source);
 [[nodiscard]] Section findingsSection(const Source& source);
+[[nodiscard]] Section causesSection(const Source& source);  // "Why hosts fail" (sections_causes.cc)
 [[nodiscard]] Section cnameSection(const Source& source);
 [[nodiscard]] Section tlsaSection(const Source& source);
 [[nodiscard]] Section certificatesSection(const Source& source);

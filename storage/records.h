@@ -77,6 +77,11 @@ struct ProbeRecord {
   std::optional<int> matched_depth;   // 0: the leaf (DANE-EE), > 0: the trust anchor's depth
   std::optional<int64_t> verify_code; // SSL_get_verify_result (X509_V_OK = 0), when the handshake completed
   std::string verify_text;            // X509_verify_cert_error_string
+  // In memory only, never stored: where verification failed (the verify callback's first error),
+  // the depth of the certificate it failed on and the length of the chain built up to then
+  // (ending at the trust anchor when DANE-TA matched one of the presented certificates).
+  std::optional<int> verify_error_depth;
+  int verify_chain_length = 0;
   std::optional<bool> leaf_names_match;  // the leaf names a reference identifier (X509_check_host)
   // The leaf certificate (DER), in memory only, never stored; set for a DANE-EE pass whose leaf
   // does not name the TLSA base. One probe serves every domain of a shared host, and the next-hop

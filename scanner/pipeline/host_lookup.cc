@@ -142,8 +142,9 @@ void HostLookup::advance() {
     case Phase::TlsaExpanded: {
       const Lookup& expanded = lookups_[*tlsa_expanded_];
       const TlsaOutcome outcome = tlsaOutcome(expanded);
-      if (outcome == TlsaOutcome::Absent && !record_.cname_chain.empty()) {
-        // Securely absent at the expanded name: the original name is the next base.
+      if ((outcome == TlsaOutcome::Absent || outcome == TlsaOutcome::Insecure) && !record_.cname_chain.empty()) {
+        // Securely absent (or an insecure RRset, which is not used) at the expanded name: the
+        // original name is the next base.
         tlsa_original_ = ask("tlsa", tlsaName(host_), kTlsa);
         phase_ = Phase::TlsaOriginal;
         return;
@@ -205,6 +206,7 @@ void HostLookup::afterAddress() {
 
   if (!addr_ok) {
     // A DANE sender defers mail to a host whose addresses it cannot look up.
+    addFinding("address-lookup-failure");
     lookup_error_ = true;
     finish();
     return;
@@ -272,8 +274,10 @@ void HostLookup::finish() {
         if (bogus(decided)) addFinding("dnssec-bogus");
         break;
       case TlsaOutcome::Insecure:
-        // A TLSA answer that did not validate is not used (RFC 7672 section 2.2.3).
-        state = HostState::Insecure;
+        // A TLSA answer that did not validate (e.g. _25._tcp.<host> is a signed CNAME into an
+        // unsigned zone) is not used (RFC 7672 section 2.2): the host name is secure, so the
+        // contract's no-tlsa, as for a securely absent RRset.
+        state = HostState::NoTlsa;
         break;
       case TlsaOutcome::Absent:
         state = HostState::NoTlsa;
@@ -294,6 +298,8 @@ void HostLookup::finish() {
         if (record_.tlsa.size() > kTooManyTlsa) addFinding("tlsa-too-many-records");
         // No probe yet: usable records make the host unprobed, or unreachable without addresses.
         state = !usable ? HostState::UnusableTlsa : record_.addresses.empty() ? HostState::Unreachable : HostState::Unprobed;
+        // The address lookups completed (else lookup-error above) and found nothing.
+        if (usable && record_.addresses.empty()) addFinding("tlsa-host-no-address");
         break;
       }
     }

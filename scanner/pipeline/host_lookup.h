@@ -7,13 +7,15 @@
 // The rules, RFC 7672 section 2.2 with the decisions of tests/lab/README.md:
 //  1. CNAME, A and AAAA for the host, sent together and the explicit CNAME query first (unbound
 //     answers a CNAME query from a CNAME cached by an A answer). A failed address lookup
-//     (SERVFAIL, TIMEOUT, anything but NOERROR/NXDOMAIN) makes the host lookup-error; the CNAME
-//     query's failure alone never does (finding cname-query-failure).
+//     (SERVFAIL, TIMEOUT, anything but NOERROR/NXDOMAIN) makes the host lookup-error (finding
+//     address-lookup-failure); the CNAME query's failure alone never does (finding
+//     cname-query-failure).
 //  2. TLSA only for a secure host name (section 2.2.3): when the A/AAAA answers validated (the
 //     whole chain), _25._tcp.<expanded name> first, then, when that is securely absent and the
 //     host is an alias, _25._tcp.<original name>; when only the alias's own CNAME record
 //     validated, _25._tcp.<original name> only. A failure there stops the search (lookup-error,
-//     tlsa-lookup-failure). Otherwise the host is insecure and one informational lookup at
+//     tlsa-lookup-failure). An insecure TLSA RRset is not used: it counts as absent (no-tlsa).
+//     Usable TLSA records and no address at all: unreachable, tlsa-host-no-address. Otherwise the host is insecure and one informational lookup at
 //     _25._tcp.<host> tells whether TLSA records are published in vain (tlsa-in-insecure-zone).
 //  3. For an alias, the other end of the chain is looked up too ("tlsa-other") for the
 //     tlsa-alias-only / tlsa-canonical-only / tlsa-alias-canonical-differ findings; it never

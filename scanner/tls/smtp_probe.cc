@@ -436,6 +436,7 @@ class SmtpProbe {
     }
     SSL_set_bio(ssl_.get(), internal, internal);  // the SSL object owns the internal end
     net_bio_.reset(network);
+    SSL_set_app_data(ssl_.get(), this);  // for onVerify
     SSL_set_connect_state(ssl_.get());
     if (!configureDane()) return fail("error", "TLS: " + opensslReason("cannot configure DANE"));
     driveHandshake();
@@ -447,6 +448,8 @@ class SmtpProbe {
     if (!target_.tlsa_base.empty() && SSL_set_tlsext_host_name(ssl, target_.tlsa_base.c_str()) != 1) return false;
     if (!usable_) return true;  // opportunistic: the chain is recorded, nothing is authenticated
     if (SSL_dane_enable(ssl, target_.tlsa_base.c_str()) <= 0) return false;
+    // Still SSL_VERIFY_NONE (the handshake completes); the callback only notes where it failed.
+    SSL_set_verify(ssl, SSL_VERIFY_NONE, &SmtpProbe::onVerify);
     // DANE-EE(3): no name checks (RFC 7672 section 3.1.1); dates are ignored by OpenSSL for it.
     SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
     // DANE-TA(2) names (RFC 7672 section 3.2.3): a wildcard only as the whole left-most label.
@@ -466,6 +469,21 @@ class SmtpProbe {
       ERR_clear_error();
     }
     return true;
+  }
+
+  // OpenSSL's verify callback: records the depth of the first error (the one that becomes the
+  // verify result, verification stopping there) and the chain built so far, for
+  // pipeline::probeOutcome to tell a certificate below the trust anchor. Changes nothing.
+  static int onVerify(int ok, X509_STORE_CTX* ctx) {
+    if (ok == 1) return ok;
+    auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    auto* self = ssl != nullptr ? static_cast<SmtpProbe*>(SSL_get_app_data(ssl)) : nullptr;
+    if (self != nullptr && !self->record_.verify_error_depth) {
+      self->record_.verify_error_depth = X509_STORE_CTX_get_error_depth(ctx);
+      STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx);  // borrowed
+      self->record_.verify_chain_length = chain != nullptr ? sk_X509_num(chain) : 0;
+    }
+    return ok;
   }
 
   void feedTls(std::string_view data) {

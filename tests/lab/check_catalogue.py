@@ -41,7 +41,8 @@ BEHAVIOUR_PROBE = {
     "starttls": (True, True, True), "no-starttls": (True, False, False),
     "handshake-fail": (True, True, False), "rate-limit": (False, False, False),
     "no-listener": (False, False, False), "stall": (True, False, False),
-    "long-ehlo": (True, False, False),
+    "long-ehlo": (True, False, False), "starttls-reject": (True, True, False),
+    "garbage-ehlo": (True, False, False),
 }
 PLACEHOLDER = re.compile(r"\{cert:([^}:]*):([^}:]*):([^}:]*)\}")
 ANY_PLACEHOLDER = re.compile(r"\{cert:[^}]*\}?")

@@ -29,7 +29,11 @@ import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 TLS_FINDINGS = {"tlsa-mismatch", "no-starttls-with-tlsa", "tls-handshake-failure",
-                "dane-ee-name-mismatch-only", "smtp-rate-limited"}
+                "dane-ee-name-mismatch-only", "smtp-rate-limited",
+                # the causes a probe shows (address-lookup-failure and tlsa-host-no-address
+                # come from DNS and stay in a no-probe scan)
+                "smtp-connect-failure", "smtp-timeout", "smtp-protocol-error", "starttls-rejected",
+                "dane-ta-name-mismatch", "dane-ta-certificate-expired"}
 PROBED_STATES = {"pass", "fail", "unreachable", "unprobed"}
 DNS_HOST_FIELDS = ["host", "preference", "cname_chain", "addr_rcode", "addr_secure", "cname_rcode",
                    "addresses", "tlsa_base", "tlsa_rcode", "tlsa"]

@@ -59,6 +59,39 @@ def expectations(catalogue, mode):
     return out
 
 
+# The codes that can name why a host in each failing state fails (report/sections_causes.cc and
+# tests/lab/causes_check.py read the contract the same way).
+CAUSES = {
+    "lookup-error": {"address-lookup-failure", "tlsa-lookup-failure", "dnssec-bogus", "cname-loop"},
+    "fail": {"tlsa-mismatch", "no-starttls-with-tlsa", "tls-handshake-failure", "starttls-rejected",
+             "smtp-timeout", "smtp-protocol-error", "dane-ta-name-mismatch",
+             "dane-ta-certificate-expired", "smtp-rate-limited"},
+    "unreachable": {"tlsa-host-no-address", "smtp-connect-failure", "smtp-timeout",
+                    "smtp-protocol-error", "smtp-rate-limited", "cname-loop"},
+}
+
+
+def failure_causes(domains, served, f):
+    """The "Why hosts fail" figures from the contract objects: a failing host's causes are its
+    domain's findings that can explain its state (the check assumes one failing host per domain,
+    so the domain's findings are the host's); smtp-rate-limited counts when no probe of the host
+    connected (the retry was refused with 421 too)."""
+    causes = collections.defaultdict(set)  # code -> failing host names
+    for d in domains:
+        bad = [h for h in d["mx"] if h["dane"] in CAUSES]
+        assert len(bad) <= 1, (d["domain"], "the check assumes at most one failing MX host per domain")
+        for h in bad:
+            named = set(d["findings"]) & CAUSES[h["dane"]]
+            if "smtp-rate-limited" in named and any(p["connected"] for p in h["probes"]):
+                named.discard("smtp-rate-limited")
+            for code in named or {"(no cause named)"}:
+                causes[code].add(h["host"])
+    for code in sorted(set().union(*CAUSES.values())) + ["(no cause named)"]:
+        names = causes.get(code, set())
+        f["failure_causes", code, "hosts"] = len(names)
+        f["failure_causes", code, "domains"] = len(set().union(*[served[x] for x in names]) if names else set())
+
+
 def expected_figures(domains):
     """Every figure the report must show, from the contract objects alone."""
     f = {}
@@ -97,8 +130,11 @@ def expected_figures(domains):
                  "cname-query-failure", "tlsa-lookup-failure", "tlsa-in-insecure-zone", "tlsa-mismatch",
                  "no-starttls-with-tlsa", "tls-handshake-failure", "pkix-usage-in-smtp", "dnssec-bogus", "mx-servfail",
                  "single-tlsa-record", "dane-ee-name-mismatch-only", "tlsa-too-many-records", "tlsa-malformed",
-                 "mx-invalid-name", "mx-special-address", "smtp-rate-limited"):
+                 "mx-invalid-name", "mx-special-address", "smtp-rate-limited", "address-lookup-failure",
+                 "tlsa-host-no-address", "smtp-connect-failure", "smtp-timeout", "smtp-protocol-error",
+                 "starttls-rejected", "dane-ta-name-mismatch", "dane-ta-certificate-expired"):
         f["findings", code, "domains"] = codes[code]
+    failure_causes(domains, served, f)
 
     aliases = {name: h for name, h in hosts.items() if h["cname_chain"]}
     f["cname_hosts", "aliases (CNAME)", "hosts"] = len(aliases)

@@ -31,6 +31,25 @@ esac
 }
 "$checker" "$work/export.jsonl" --strict
 /usr/bin/python3 "$here/compare_export.py" "$work/export.jsonl" "$mode" --rundir "$lab" "${compare[@]}"
+# Issue 13: no failing host or domain of the whole catalogue leaves the scan without a finding
+# that names the cause (per host, from its own findings); and the check itself fails when one
+# does (a copy of the database with the stall host's findings removed).
+/usr/bin/python3 "$here/causes_check.py" "$work/export.jsonl" "$work/scan.sqlite"
+if [[ $mode == default ]]; then
+  cp "$work/scan.sqlite" "$work/uncaused.sqlite"
+  /usr/bin/python3 - "$work/uncaused.sqlite" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = db.execute("DELETE FROM host_findings WHERE host_id IN (SELECT id FROM hosts WHERE name = 'mx.stall.test')").rowcount
+db.commit()
+sys.exit(0 if n > 0 else 1)
+PY
+  if /usr/bin/python3 "$here/causes_check.py" "$work/export.jsonl" "$work/uncaused.sqlite" >"$work/uncaused.out"; then
+    echo "scan_test: causes_check.py accepted a failing host without findings" >&2
+    exit 1
+  fi
+  grep -q "mx.stall.test is fail without a finding" "$work/uncaused.out"
+fi
 # The probes' evidence reached the database (issue 4): every completed handshake has its TLS
 # version, cipher and chain (each certificate with its digests, subject and dates), every
 # authenticated probe the depth of its match, and every probe its stages' outcomes.

@@ -10,6 +10,8 @@ For every world.json "smtp" address, checks its behaviour from the outside:
   stall           greets with 220, then does not answer EHLO
   long-ehlo       EHLO reply larger than 512 KiB
   no-listener     the connection is refused
+  starttls-reject offers STARTTLS, answers the STARTTLS command with 454
+  garbage-ehlo    greets with 220, answers EHLO with a line that is not an SMTP reply
 Environment: DANESCAN_LAB_DIR (run dir, default /tmp/danescan-lab); DANESCAN_LAB_WORLD
 (default: catalogue/world.json beside this directory). Exit 1 when a check fails.
 """
@@ -167,6 +169,31 @@ def check_long_ehlo(address, spec):
     return None if code == "250" and size > 512 * 1024 else f"EHLO reply of {size} bytes, want > 512 KiB"
 
 
+def check_starttls_reject(address, spec):
+    s = Smtp(address)
+    try:
+        s.reply()
+        _, lines = s.command("EHLO smoke.test")
+        if not offers_starttls(lines):
+            return f"EHLO reply does not offer STARTTLS: {lines}"
+        code, lines = s.command("STARTTLS")
+    finally:
+        s.close()
+    return None if code == "454" else f"STARTTLS answered {lines}, want 454"
+
+
+def check_garbage_ehlo(address, spec):
+    s = Smtp(address)
+    try:
+        code, _ = s.reply()
+        if code != "220":
+            return f"greeting {code}, want 220"
+        _, lines = s.command("EHLO smoke.test")
+    finally:
+        s.close()
+    return None if not re.match(r"^\d{3}[ -]", lines[0]) else f"EHLO answered like SMTP: {lines[:2]}"
+
+
 def check_no_listener(address, spec):
     try:
         Smtp(address).close()
@@ -177,7 +204,8 @@ def check_no_listener(address, spec):
 
 CHECKS = {"starttls": check_starttls, "no-starttls": check_no_starttls,
           "handshake-fail": check_handshake_fail, "rate-limit": check_rate_limit,
-          "stall": check_stall, "long-ehlo": check_long_ehlo, "no-listener": check_no_listener}
+          "stall": check_stall, "long-ehlo": check_long_ehlo, "no-listener": check_no_listener,
+          "starttls-reject": check_starttls_reject, "garbage-ehlo": check_garbage_ehlo}
 
 
 def main():

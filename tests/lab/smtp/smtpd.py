@@ -13,6 +13,8 @@ Behaviours (tests/lab/README.md):
   stall           220 greeting, then reads and never answers
   long-ehlo       an EHLO reply of LONG_EHLO_BYTES continuation lines, without STARTTLS
   no-listener     nothing is bound
+  starttls-reject offers STARTTLS, answers the STARTTLS command with 454 (TLS not available)
+  garbage-ehlo    220 greeting, then answers EHLO with a line that is not an SMTP reply
 Every connection has a deadline, so a client that goes quiet cannot keep one open; each ends
 with one log line on stderr. An address that cannot be bound ends the start-up with status 1.
 """
@@ -28,7 +30,7 @@ import sys
 import time
 
 BEHAVIOURS = {"starttls", "no-starttls", "handshake-fail", "rate-limit", "stall", "long-ehlo",
-              "no-listener"}
+              "no-listener", "starttls-reject", "garbage-ehlo"}
 PORT = 25
 HOSTNAME = "lab-smtp.test"
 IDLE_TIMEOUT = 30        # s without a command line from the client
@@ -70,7 +72,7 @@ class Connection:
             count = LONG_EHLO_BYTES // (len(pad) + 20)
             return [f"250-{HOSTNAME} greets {name}"] + \
                 [f"250-X-LAB-FILLER-{i:06d} {pad}" for i in range(count)] + ["250 8BITMIME"]
-        offer = self.behaviour in ("starttls", "handshake-fail") and not self.in_tls
+        offer = self.behaviour in ("starttls", "handshake-fail", "starttls-reject") and not self.in_tls
         return [f"250-{HOSTNAME} greets {name}", "250-PIPELINING", "250-SIZE 10240000"] + \
             (["250-STARTTLS"] if offer else []) + ["250 8BITMIME"]
 
@@ -89,7 +91,10 @@ class Connection:
             if line is None:
                 return "EOF" + (" in TLS" if self.in_tls else "")
             verb = line.split(" ", 1)[0].upper()
-            if verb == "EHLO":
+            if verb == "EHLO" and self.behaviour == "garbage-ehlo":
+                # Not "NNN text": what a client meets at a port that is not SMTP, or a broken proxy.
+                await self.send("this is not an SMTP reply")
+            elif verb == "EHLO":
                 await self.send(*self.ehlo_lines(line[5:].strip() or "client"))
             elif verb == "HELO":
                 await self.send(f"250 {HOSTNAME}")
@@ -107,6 +112,8 @@ class Connection:
                 await self.send("220 2.0.0 Ready to start TLS")
                 await self.writer.start_tls(self.tls_context, ssl_handshake_timeout=IDLE_TIMEOUT)
                 self.in_tls = True
+            elif verb == "STARTTLS" and self.behaviour == "starttls-reject":
+                await self.send("454 4.7.0 TLS not available due to temporary reason")
             elif verb == "STARTTLS":
                 await self.send("502 5.5.1 STARTTLS not available")
             else:

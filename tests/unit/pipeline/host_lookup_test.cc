@@ -330,14 +330,14 @@ TEST(HostLookup, BogusAddressesAreALookupErrorWithoutTlsaLookup) {
   want.addr_rcode = "SERVFAIL";
   want.cname_rcode = "SERVFAIL";
   want.dane = "lookup-error";
-  want.host_findings = {"dnssec-bogus"};
+  want.host_findings = {"address-lookup-failure", "dnssec-bogus"};
   EXPECT_EQ(contractOnly(h), want);
   EXPECT_EQ(s.asked().size(), 6u);
   EXPECT_EQ(h.queries[3].purpose, "cname+cd");
 }
 
 TEST(HostLookup, DeadHostZoneTimesOut) {
-  // host-dead.test: no CD repeat after a timeout; no finding.
+  // host-dead.test: no CD repeat after a timeout; the failed address lookup is the cause.
   Script s;
   for (uint16_t type : {CNAME, A, AAAA}) s.on("mx.dead.test", type, timeout());
   const auto h = runHost("mx.dead.test", s);
@@ -345,6 +345,7 @@ TEST(HostLookup, DeadHostZoneTimesOut) {
   want.addr_rcode = "TIMEOUT";
   want.cname_rcode = "TIMEOUT";
   want.dane = "lookup-error";
+  want.host_findings = {"address-lookup-failure"};
   EXPECT_EQ(contractOnly(h), want);
   EXPECT_EQ(s.asked().size(), 3u);
 }
@@ -359,7 +360,7 @@ TEST(HostLookup, AddressRcodeIsTheWorseOfAAndAaaa) {
   EXPECT_EQ(h.addr_rcode, "SERVFAIL");
   EXPECT_EQ(h.dane, "lookup-error");
   EXPECT_FALSE(h.addr_secure);
-  EXPECT_TRUE(h.host_findings.empty());
+  EXPECT_EQ(h.host_findings, (std::vector<std::string>{"address-lookup-failure"}));  // AAAA alone failed
 
   // NXDOMAIN beats NOERROR; a secure NXDOMAIN host is looked up like any other.
   Script nx;
@@ -371,6 +372,7 @@ TEST(HostLookup, AddressRcodeIsTheWorseOfAAndAaaa) {
   EXPECT_EQ(h.addr_rcode, "NXDOMAIN");
   EXPECT_TRUE(h.addr_secure);
   EXPECT_EQ(h.dane, "no-tlsa");
+  EXPECT_TRUE(h.host_findings.empty());  // NXDOMAIN is an answer, not a failed lookup
 }
 
 TEST(HostLookup, SecureHostWithoutTlsaIsNoTlsa) {
@@ -387,15 +389,33 @@ TEST(HostLookup, SecureHostWithoutTlsaIsNoTlsa) {
   EXPECT_EQ(contractOnly(h), want);
 }
 
-TEST(HostLookup, InsecureTlsaAnswerUnderASecureNameIsNotUsed) {
+TEST(HostLookup, InsecureTlsaAnswerUnderASecureNameIsNoTlsa) {
+  // tlsa-insecure-cname.test: _25._tcp.<host> is a signed CNAME into an unsigned zone; the
+  // contract's no-tlsa covers a TLSA RRset that is itself insecure (RFC 7672 section 2.2).
   Script s;
   secureHost(s, "mx.i.test", "192.0.2.5");
   s.rr("_25._tcp.mx.i.test", TLSA, "NOERROR", false, {tlsaRr("_25._tcp.mx.i.test", "3 1 1 " + K1)});
   const auto h = runHost("mx.i.test", s, {.allow_special_addresses = true});
-  EXPECT_EQ(h.dane, "insecure");
+  EXPECT_EQ(h.dane, "no-tlsa");
   EXPECT_EQ(h.tlsa_rcode, "NOERROR");
   EXPECT_EQ(h.tlsa_base, std::nullopt);
   EXPECT_TRUE(h.tlsa.empty());
+  EXPECT_TRUE(h.host_findings.empty());
+}
+
+TEST(HostLookup, InsecureTlsaAtTheExpandedNameTriesTheOriginalName) {
+  // As a securely absent RRset: the original name of a secure alias is the next base.
+  Script s;
+  const std::string host = "mx.ie.test", target = "mail.ie.test";
+  s.rr(host, CNAME, "NOERROR", true, {host + ". 3600 IN CNAME " + target + "."});
+  s.rr(host, A, "NOERROR", true, {host + ". 3600 IN CNAME " + target + ".", target + ". 3600 IN A 192.0.2.6"});
+  s.rr(host, AAAA, "NOERROR", true, {host + ". 3600 IN CNAME " + target + "."});
+  s.rr("_25._tcp." + target, TLSA, "NOERROR", false, {tlsaRr("_25._tcp." + target, "3 1 1 " + K2)});
+  secureTlsa(s, host, {"3 1 1 " + K1, "3 1 1 " + K3});
+  const auto h = runHost(host, s, {.allow_special_addresses = true});
+  EXPECT_EQ(h.dane, "unprobed");
+  EXPECT_EQ(h.tlsa_base, host);
+  EXPECT_EQ(h.tlsa, (std::vector<std::string>{"3 1 1 " + K1, "3 1 1 " + K3}));
 }
 
 TEST(HostLookup, SpecialAddressesGiveAFindingUnlessAllowed) {
@@ -444,7 +464,24 @@ TEST(HostLookup, UsableTlsaWithoutAnyAddressIsUnreachable) {
   EXPECT_EQ(h.dane, "unreachable");
   EXPECT_TRUE(h.addresses.empty());
   EXPECT_EQ(h.tlsa_base, "mx.n.test");
-  EXPECT_TRUE(h.host_findings.empty());
+  EXPECT_EQ(h.host_findings, (std::vector<std::string>{"tlsa-host-no-address"}));
+
+  // NXDOMAIN for the addresses (TLSA under an empty non-terminal's sibling) says the same.
+  Script nx;
+  nx.rr("mx.nx.test", CNAME, "NXDOMAIN", true);
+  nx.rr("mx.nx.test", A, "NXDOMAIN", true);
+  nx.rr("mx.nx.test", AAAA, "NXDOMAIN", true);
+  secureTlsa(nx, "mx.nx.test", {"3 1 1 " + K1, "3 1 1 " + K2});
+  EXPECT_EQ(runHost("mx.nx.test", nx).host_findings, (std::vector<std::string>{"tlsa-host-no-address"}));
+  // Unusable records only: no sender would try the host, so no finding.
+  Script unusable;
+  unusable.rr("mx.nu.test", CNAME, "NOERROR", true);
+  unusable.rr("mx.nu.test", A, "NOERROR", true);
+  unusable.rr("mx.nu.test", AAAA, "NOERROR", true);
+  secureTlsa(unusable, "mx.nu.test", {"1 1 1 " + K1, "1 1 1 " + K2});
+  const auto u = runHost("mx.nu.test", unusable);
+  EXPECT_EQ(u.dane, "unusable-tlsa");
+  EXPECT_EQ(u.host_findings, (std::vector<std::string>{"pkix-usage-in-smtp"}));
 }
 
 struct UsabilityCase {
