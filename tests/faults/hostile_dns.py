@@ -259,6 +259,10 @@ def main():
     c.check(f"peak RSS under {RSS_BOUND_KB // 1024} MB", peak_kb < RSS_BOUND_KB and peak_kb >= before,
             f"{peak_kb // 1024} MB")
     print(f"     peak RSS {peak_kb // 1024} MB, {connections[0]} SMTP connections", flush=True)
+    recorded = json.loads(fl.db_query(db, "SELECT options FROM runs")[0][0])
+    c.check("the limits are recorded with the run",
+            (recorded.get("max_mx_hosts"), recorded.get("max_addresses_per_host"), recorded.get("max_probes_per_domain"))
+            == (MAX_MX_HOSTS, MAX_PER_HOST, MAX_PER_DOMAIN), recorded)
     out = work.path("export.jsonl")
     fl.export(danescan, db, out)
     lines = {json.loads(line)["domain"]: line for line in open(out)}
