@@ -421,6 +421,10 @@ void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line)
   cmd->footer(
       "Progress goes to standard error (a status line on a terminal, a log line every 10 s otherwise).\n"
       "SIGINT/SIGTERM finish the domains in flight and commit them; a second signal abandons them.\n"
+      "One list line costs a bounded amount of work: --max-mx-hosts, --max-addresses-per-host and\n"
+      "--max-probes-per-domain (Postfix bounds one delivery with smtp_mx_address_limit=5 and\n"
+      "smtp_mx_session_limit=2; a survey gathers more evidence, still bounded). A cut is the finding\n"
+      "mx-limit-reached; the limits are recorded with the run, since they change results.\n"
       "Exit status: 0 the scan completed (whatever the verdicts), 1 it failed or was interrupted\n"
       "(continue with --resume), 2 usage error.\n"
       "Example: danescan scan top-1m.csv.gz --resolver 127.0.0.1 --db survey.sqlite");
