@@ -38,6 +38,9 @@ struct ScanCommandOptions {
   bool probe_all = false;
   unsigned tls_concurrency = 64;
   unsigned per_address = 2;
+  unsigned max_mx_hosts = 10;
+  unsigned max_addresses_per_host = 5;
+  unsigned max_probes_per_domain = 20;
   std::string ehlo_name = "danescan.invalid";
   unsigned connect_timeout_ms = 10000;
   unsigned stage_timeout_ms = 30000;
@@ -76,6 +79,9 @@ std::string optionsJson(const ScanCommandOptions& o) {
   w.key("probe_all").value(o.probe_all);
   w.key("tls_concurrency").value(int64_t{o.tls_concurrency});
   w.key("per_address").value(int64_t{o.per_address});
+  w.key("max_mx_hosts").value(int64_t{o.max_mx_hosts});
+  w.key("max_addresses_per_host").value(int64_t{o.max_addresses_per_host});
+  w.key("max_probes_per_domain").value(int64_t{o.max_probes_per_domain});
   w.key("ehlo_name").value(o.ehlo_name);
   w.key("connect_timeout_ms").value(int64_t{o.connect_timeout_ms});
   w.key("stage_timeout_ms").value(int64_t{o.stage_timeout_ms});
@@ -208,6 +214,9 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   scan_options.no_probe = o.no_probe;
   scan_options.probe_all = o.probe_all;
   scan_options.smtp_port = static_cast<uint16_t>(o.smtp_port);
+  scan_options.max_mx_hosts = o.max_mx_hosts;
+  scan_options.max_addresses_per_host = o.max_addresses_per_host;
+  scan_options.max_probes_per_domain = o.max_probes_per_domain;
 
   scanner::tls::ProberOptions prober_options;
   prober_options.probe.ehlo_name = o.ehlo_name;
@@ -360,6 +369,26 @@ void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line)
   cmd->add_option("--per-address", o->per_address, "At most N simultaneous connections to one SMTP server address")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  // Bounded work per domain: one list line must not make the scanner look up thousands of hosts
+  // or connect to any set of port-25 addresses. Postfix bounds delivery the same way
+  // (smtp_mx_address_limit 5, smtp_mx_session_limit 2); a survey wants more evidence than one
+  // delivery, so the defaults are larger, and still bounded.
+  cmd->add_option("--max-mx-hosts", o->max_mx_hosts,
+                  "Look up at most N MX hosts per domain, the most preferred first (ties by name); the rest are left "
+                  "out of the domain's 'mx', which then carries the finding mx-limit-reached")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--max-addresses-per-host", o->max_addresses_per_host,
+                  "Probe at most N addresses of one MX host (the first in address order; all are still recorded); "
+                  "more give mx-limit-reached")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--max-probes-per-domain", o->max_probes_per_domain,
+                  "Probe at most N targets per domain, hosts in preference order (one probe per address, TLSA base "
+                  "name and TLSA RRset however many hosts share it); a host left without a probe stays 'unprobed', "
+                  "and the domain carries mx-limit-reached")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   cmd->add_option("--ehlo-name", o->ehlo_name, "Name to send in EHLO (use a name of the scanning machine that resolves to it)")
       ->capture_default_str();
   cmd->add_option("--connect-timeout", o->connect_timeout_ms, "TCP connect timeout of a probe in ms")
@@ -392,6 +421,10 @@ void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line)
   cmd->footer(
       "Progress goes to standard error (a status line on a terminal, a log line every 10 s otherwise).\n"
       "SIGINT/SIGTERM finish the domains in flight and commit them; a second signal abandons them.\n"
+      "One list line costs a bounded amount of work: --max-mx-hosts, --max-addresses-per-host and\n"
+      "--max-probes-per-domain (Postfix bounds one delivery with smtp_mx_address_limit=5 and\n"
+      "smtp_mx_session_limit=2; a survey gathers more evidence, still bounded). A cut is the finding\n"
+      "mx-limit-reached; the limits are recorded with the run, since they change results.\n"
       "Exit status: 0 the scan completed (whatever the verdicts), 1 it failed or was interrupted\n"
       "(continue with --resume), 2 usage error.\n"
       "Example: danescan scan top-1m.csv.gz --resolver 127.0.0.1 --db survey.sqlite");

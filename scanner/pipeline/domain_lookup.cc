@@ -50,6 +50,9 @@ void DomainLookup::afterMx() {
   if (!completedRcode(mx.rcode)) {
     failed_ = true;
     record_.findings.push_back("mx-servfail");
+    // No answer at all, as opposed to an answer with an error rcode: tells a dead or filtered
+    // name server apart from a SERVFAIL in the findings.
+    if (mx.outcome == dns::QueryOutcome::Timeout) record_.findings.push_back("mx-timeout");
     if (cd_result_ && cdRepeatShowsBogus(*cd_result_)) record_.findings.push_back("dnssec-bogus");
     return;
   }
@@ -88,7 +91,16 @@ void DomainLookup::afterMx() {
     auto [it, inserted] = preferences_.emplace(r.exchange, r.preference);
     if (!inserted) it->second = std::min(it->second, static_cast<int>(r.preference));
   }
-  for (const auto& [name, preference] : preferences_) {
+  std::vector<std::pair<int, std::string>> ordered;
+  for (const auto& [name, preference] : preferences_) ordered.emplace_back(preference, name);
+  std::sort(ordered.begin(), ordered.end());
+  if (ordered.size() > options_.max_mx_hosts) {
+    // Bounded work per domain: the most preferred hosts only, the cut recorded.
+    record_.findings.push_back("mx-limit-reached");
+    for (auto it = ordered.begin() + options_.max_mx_hosts; it != ordered.end(); ++it) preferences_.erase(it->second);
+    ordered.resize(options_.max_mx_hosts);
+  }
+  for (const auto& [preference, name] : ordered) {
     hosts_to_look_up_.push_back(name);
     hosts_wanted_.push_back(name);
   }

@@ -10,7 +10,9 @@
 // -> dns-error with mx-servfail, after the CD=1 repeat of a SERVFAIL (dnssec-bogus when it gets
 // an answer). Exchanges that are not valid host names (host_name.h) get a host object with
 // addr_rcode "NOTQUERIED", no addresses, dane insecure, and mx-invalid-name; duplicates count
-// once, at their best preference.
+// once, at their best preference. A timed-out MX lookup (no answer within every attempt) also
+// carries mx-timeout. At most LookupOptions::max_mx_hosts valid exchanges are looked up, the
+// most preferred first (ties by name); more give mx-limit-reached and the rest are left out.
 #pragma once
 
 #include "scanner/pipeline/lookup_step.h"
@@ -32,13 +34,17 @@ class DomainLookup {
   [[nodiscard]] std::vector<QueryRequest> takeRequests();
   void consume(uint32_t id, const dns::QueryResult& result);
 
-  // After the MX step: the valid host names to look up, each once (empty when the domain needs
-  // none). Returned once; then addHost() for each of them, in any order.
+  // After the MX step: the valid host names to look up, each once, in preference order (ties by
+  // name; empty when the domain needs none). Returned once; then addHost() for each of them, in
+  // any order.
   [[nodiscard]] bool mxDone() const noexcept { return mx_done_; }
   [[nodiscard]] std::vector<std::string> takeHostsToLookUp();
   // A finished host lookup for one of the names above (a copy from a cache is fine: the
   // preference is set here).
   void addHost(storage::HostRecord host);
+  // A finding of the domain that the driver learns (e.g. mx-limit-reached when it probes fewer
+  // addresses than the hosts have).
+  void addFinding(std::string code) { record_.findings.push_back(std::move(code)); }
 
   [[nodiscard]] bool done() const noexcept { return mx_done_ && hosts_wanted_.empty(); }
   // The finished domain object. Call once, when done().

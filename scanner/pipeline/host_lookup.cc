@@ -18,8 +18,35 @@ constexpr uint16_t kAaaa = static_cast<uint16_t>(dns::RrType::AAAA);
 constexpr uint16_t kCname = static_cast<uint16_t>(dns::RrType::CNAME);
 constexpr uint16_t kTlsa = static_cast<uint16_t>(dns::RrType::TLSA);
 constexpr size_t kTooManyTlsa = 12;  // some large senders give up past about 12 records
+// CNAME links followed one query at a time after a failed address lookup before the chain is
+// called too long to follow (unbound gives up after 11 restarts; glibc after 16 links).
+constexpr size_t kMaxCnameLinks = 16;
 
 std::string tlsaName(const std::string& base) { return "_25._tcp." + base; }
+
+// `_25._tcp.<base>` can be a DNS name: at most 255 octets on the wire. Asked of the encoder the
+// resolver client uses, so "too long" here is exactly "the client could not send it".
+bool tlsaNameFits(const std::string& base) {
+  return !dns::buildQuery(0, dns::Question{tlsaName(base), kTlsa}, dns::QueryOptions{}).empty();
+}
+
+// The target of the CNAME record owned by `owner` in an answer, if any.
+std::optional<std::string> cnameTarget(const dns::QueryResult& r, const std::string& owner) {
+  if (!r.response) return std::nullopt;
+  for (const dns::Record& rr : r.response->answersOfType(kCname)) {
+    if (rr.owner == owner) return rr.rdata;
+  }
+  return std::nullopt;
+}
+
+// An address answer whose CNAME chain from `host` closes on itself (a resolver that returns the
+// loop instead of SERVFAIL): Response::cnameChain() stops where the loop closes, so a CNAME
+// still leaves the chain's last name.
+bool answerLoops(const dns::QueryResult& r, const std::string& host) {
+  if (!r.response) return false;
+  const std::vector<std::string> chain = r.response->cnameChain(host);
+  return cnameTarget(r, chain.empty() ? host : chain.back()).has_value();
+}
 
 // Worse of two address rcodes: an error beats NXDOMAIN beats NOERROR (TIMEOUT is an error).
 int rcodeRank(const std::string& rcode) { return rcode == "NOERROR" ? 0 : rcode == "NXDOMAIN" ? 1 : 2; }
@@ -57,6 +84,15 @@ HostLookup::HostLookup(std::string host, LookupOptions options) : host_(std::mov
   cname_ = ask("cname", host_, kCname);
   a_ = ask("a", host_, kA);
   aaaa_ = ask("aaaa", host_, kAaaa);
+}
+
+std::optional<size_t> HostLookup::askTlsa(std::string purpose, const std::string& base) {
+  if (!tlsaNameFits(base)) {
+    // No lookup failed: no TLSA record can exist at a name that long.
+    addFinding("tlsa-name-too-long");
+    return std::nullopt;
+  }
+  return ask(std::move(purpose), tlsaName(base), kTlsa);
 }
 
 size_t HostLookup::ask(std::string purpose, std::string name, uint16_t type) {
@@ -139,21 +175,28 @@ void HostLookup::advance() {
     case Phase::Address:
       afterAddress();
       return;
+    case Phase::CnameFollow:
+      followCname();
+      return;
     case Phase::TlsaExpanded: {
       const Lookup& expanded = lookups_[*tlsa_expanded_];
       const TlsaOutcome outcome = tlsaOutcome(expanded);
       if ((outcome == TlsaOutcome::Absent || outcome == TlsaOutcome::Insecure) && !record_.cname_chain.empty()) {
         // Securely absent (or an insecure RRset, which is not used) at the expanded name: the
         // original name is the next base.
-        tlsa_original_ = ask("tlsa", tlsaName(host_), kTlsa);
-        phase_ = Phase::TlsaOriginal;
-        return;
+        tlsa_original_ = askTlsa("tlsa", host_);
+        if (tlsa_original_) {
+          phase_ = Phase::TlsaOriginal;
+          return;
+        }
       }
       decideTlsa(expanded, expandedName());
       if (outcome == TlsaOutcome::Found && !record_.cname_chain.empty()) {
-        other_ = ask("tlsa-other", tlsaName(host_), kTlsa);
-        phase_ = Phase::Finishing;
-        return;
+        other_ = askTlsa("tlsa-other", host_);
+        if (other_) {
+          phase_ = Phase::Finishing;
+          return;
+        }
       }
       finish();
       return;
@@ -204,26 +247,86 @@ void HostLookup::afterAddress() {
   }
   if (bogus(lookups_[*a_]) || bogus(lookups_[*aaaa_]) || bogus(lookups_[*cname_])) addFinding("dnssec-bogus");
 
-  if (!addr_ok) {
-    // A DANE sender defers mail to a host whose addresses it cannot look up.
-    addFinding("address-lookup-failure");
+  if (addr_ok && record_.addresses.empty() && (answerLoops(a, host_) || answerLoops(aaaa, host_))) {
+    // The resolver returned the loop itself: the host has no address, and never will.
+    addFinding("cname-loop");
     lookup_error_ = true;
     finish();
     return;
   }
+  if (!addr_ok) {
+    // A DANE sender defers mail to a host whose addresses it cannot look up. When the host is an
+    // alias and the failure is not bogus data, the chain is followed one CNAME query at a time to
+    // tell a loop (unbound answers SERVFAIL to one) from a broken server.
+    addFinding("address-lookup-failure");
+    lookup_error_ = true;
+    const std::optional<std::string> next = cnameTarget(cname, host_);
+    if (next && record_.cname_rcode == "NOERROR" && !bogus(lookups_[*a_]) && !bogus(lookups_[*aaaa_])) {
+      cname_seen_ = {host_};
+      cname_follow_ = ask("cname-follow", *next, kCname);
+      phase_ = Phase::CnameFollow;
+      return;
+    }
+    finish();
+    return;
+  }
   if (record_.addr_secure) {
-    tlsa_expanded_ = ask("tlsa", tlsaName(expandedName()), kTlsa);
-    phase_ = Phase::TlsaExpanded;
+    tlsa_expanded_ = askTlsa("tlsa", expandedName());
+    if (tlsa_expanded_) {
+      phase_ = Phase::TlsaExpanded;
+      return;
+    }
+    // Too long at the expanded name: no TLSA RRset there, as if securely absent (the expanded
+    // and the original name are both secure), so the original name is the next base.
+    if (alias) {
+      tlsa_original_ = askTlsa("tlsa", host_);
+      if (tlsa_original_) {
+        phase_ = Phase::TlsaOriginal;
+        return;
+      }
+    }
+    no_tlsa_name_ = true;
+    finish();
   } else if (alias && record_.cname_secure) {
     // RFC 7672 section 2.2.3: the chain is insecure but the alias's own CNAME validated, so the
     // original name is the only TLSA base; the expanded end is looked up for the findings only.
-    tlsa_original_ = ask("tlsa", tlsaName(host_), kTlsa);
-    other_ = ask("tlsa-other", tlsaName(expandedName()), kTlsa);
+    tlsa_original_ = askTlsa("tlsa", host_);
+    other_ = askTlsa("tlsa-other", expandedName());
+    if (!tlsa_original_) {
+      no_tlsa_name_ = true;
+      if (other_) {
+        phase_ = Phase::Finishing;
+        return;
+      }
+      finish();
+      return;
+    }
     phase_ = Phase::TlsaOriginal;
   } else {
-    informational_ = ask("tlsa-insecure", tlsaName(host_), kTlsa);
+    informational_ = askTlsa("tlsa-insecure", host_);
+    if (!informational_) {
+      finish();
+      return;
+    }
     phase_ = Phase::Finishing;
   }
+}
+
+void HostLookup::followCname() {
+  const Lookup& step = lookups_[*cname_follow_];
+  const std::string& name = step.request.question.name;
+  cname_seen_.push_back(name);
+  const std::optional<std::string> next = cnameTarget(*step.result, name);
+  if (!next || step.result->rcode != "NOERROR") {
+    finish();  // the chain ends (or fails): the address failure has another cause
+    return;
+  }
+  if (std::find(cname_seen_.begin(), cname_seen_.end(), *next) != cname_seen_.end() || cname_seen_.size() >= kMaxCnameLinks) {
+    addFinding("cname-loop");
+    finish();
+    return;
+  }
+  cname_follow_ = ask("cname-follow", *next, kCname);
 }
 
 void HostLookup::decideTlsa(const Lookup& lookup, const std::string& base) {
@@ -255,10 +358,13 @@ void HostLookup::finish() {
     record_.tlsa_other_base = other_base;
     record_.tlsa_other_rcode = r.rcode;
     record_.tlsa_other = tlsaPresentations(r);
+    std::sort(record_.tlsa_other.begin(), record_.tlsa_other.end());
   }
 
   if (lookup_error_) {
     state = HostState::LookupError;
+  } else if (!deciding_ && no_tlsa_name_) {
+    state = HostState::NoTlsa;  // secure, and every TLSA base name too long (tlsa-name-too-long)
   } else if (!deciding_) {
     state = HostState::Insecure;
     if (informational_ && !tlsaPresentations(*lookups_[*informational_].result).empty()) addFinding("tlsa-in-insecure-zone");
@@ -294,6 +400,9 @@ void HostLookup::finish() {
             case tls::TlsaUsability::UnknownUsage: addFinding("tlsa-malformed"); break;
           }
         }
+        // The RRset as a set: resolvers rotate its order, and identical data must give identical
+        // exports (also in the probe cache's key, tls::probeKey()).
+        std::sort(record_.tlsa.begin(), record_.tlsa.end());
         if (record_.tlsa.size() == 1) addFinding("single-tlsa-record");
         if (record_.tlsa.size() > kTooManyTlsa) addFinding("tlsa-too-many-records");
         // No probe yet: usable records make the host unprobed, or unreachable without addresses.

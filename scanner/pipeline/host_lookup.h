@@ -22,6 +22,11 @@
 //     changes the decision.
 //  4. Every SERVFAIL is repeated with CD=1 ("<purpose>+cd"): data with CD=1 means bogus
 //     (dnssec-bogus, counted for the lookups that decide: address, CNAME, TLSA).
+//  5. A TLSA base whose `_25._tcp.` name exceeds 255 octets is not queried (no record can exist
+//     there): tlsa-name-too-long, and that base counts as securely absent (no-tlsa when every
+//     eligible base is too long). A CNAME loop (in the answer, or found by following the chain
+//     with CNAME queries after a SERVFAIL, at most 16 links) gives cname-loop and lookup-error.
+//  The TLSA RRset is kept sorted (presentation form), whatever the resolver's order.
 // Probes are not made yet: a host with usable TLSA records is unprobed (unreachable when it has
 // no address at all).
 #pragma once
@@ -52,7 +57,7 @@ class HostLookup {
   [[nodiscard]] storage::HostRecord takeRecord() { return std::move(record_); }
 
  private:
-  enum class Phase { Address, TlsaExpanded, TlsaOriginal, Finishing, Done };
+  enum class Phase { Address, CnameFollow, TlsaExpanded, TlsaOriginal, Finishing, Done };
   enum class TlsaOutcome { Found, Absent, Insecure, Failed };
 
   struct Lookup {
@@ -65,6 +70,9 @@ class HostLookup {
   };
 
   size_t ask(std::string purpose, std::string name, uint16_t type);
+  // A TLSA query at _25._tcp.<base>, or none (nullopt, tlsa-name-too-long) when that name is too long.
+  std::optional<size_t> askTlsa(std::string purpose, const std::string& base);
+  void followCname();
   void advance();
   void afterAddress();
   void decideTlsa(const Lookup& lookup, const std::string& base);
@@ -88,6 +96,9 @@ class HostLookup {
   std::string deciding_base_;
   bool lookup_error_ = false;
   bool tlsa_insecure_ = false;
+  bool no_tlsa_name_ = false;             // secure, but no TLSA base name could be queried
+  std::optional<size_t> cname_follow_;    // the CNAME query of the chain being followed
+  std::vector<std::string> cname_seen_;   // names of that chain so far
 };
 
 }  // namespace danescan::scanner::pipeline

@@ -18,6 +18,10 @@ namespace danescan::scanner::pipeline {
 // cached across domains).
 struct LookupOptions {
   bool allow_special_addresses = false;  // --allow-special-addresses: no mx-special-address
+  // --max-mx-hosts: MX hosts looked up per domain, the most preferred first (ties by name); the
+  // rest are left out of the domain object and it carries mx-limit-reached. A hostile domain
+  // could otherwise name thousands of hosts (Postfix bounds this too: smtp_mx_address_limit).
+  unsigned max_mx_hosts = 10;
 };
 
 struct QueryRequest {

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <map>
+#include <set>
 
 namespace danescan::scanner::pipeline {
 
@@ -18,6 +20,10 @@ struct Scanner::DomainJob {
   std::string source;
   uint64_t line = 0;
   std::vector<std::pair<std::string, uint64_t>> hosts_received;  // host, generation of its lookup
+  // With probes: the hosts in preference order, and those delivered so far (their probes start
+  // once all are there, so that the domain's probe budget goes in preference order).
+  std::vector<std::string> host_order;
+  std::map<std::string, std::pair<uint64_t, storage::HostRecord>> arrived;
 };
 
 struct Scanner::HostEntry {
@@ -69,6 +75,7 @@ Scanner::Scanner(uv_loop_t* loop, ScanOptions options, Transport transport, Doma
       probe_(options_.no_probe ? ProbeTransport{} : std::move(probe)),
       alive_(std::make_shared<Scanner*>(this)) {
   lookup_options_.allow_special_addresses = options_.allow_special_addresses;
+  lookup_options_.max_mx_hosts = options_.max_mx_hosts;
   if (options_.concurrency == 0) options_.concurrency = 1;
   if (options_.domains_in_flight == 0) options_.domains_in_flight = 2 * options_.concurrency;
   counters_.domains_total = options_.total_domains;
@@ -172,7 +179,9 @@ void Scanner::onDomainAnswer(uint64_t job_id, uint32_t request_id, const dns::Qu
   lookup.consume(request_id, result);
   sendDomainRequests(job_id);
   if (lookup.mxDone()) {
-    for (const std::string& host : lookup.takeHostsToLookUp()) wantHost(job_id, host);
+    std::vector<std::string> hosts = lookup.takeHostsToLookUp();
+    if (!hosts.empty()) it->second->host_order = hosts;
+    for (const std::string& host : hosts) wantHost(job_id, host);
   }
   maybeFinishDomain(job_id);
 }
@@ -247,32 +256,73 @@ void Scanner::deliverHost(uint64_t job_id, const std::string& host, uint64_t gen
                           const storage::HostRecord& record) {
   auto job = domains_.find(job_id);
   if (job == domains_.end()) return;
-  std::vector<tls::ProbeTarget> targets = probe_ ? probeTargets(job->second->name, record)
-                                                 : std::vector<tls::ProbeTarget>{};
-  if (targets.empty()) {
+  if (!probe_) {
     job->second->hosts_received.emplace_back(host, generation);
     job->second->lookup.addHost(record);
     maybeFinishDomain(job_id);
     return;
   }
-  const uint64_t probe_job = next_probe_job_++;
-  auto pj = std::make_unique<ProbeJob>();
-  pj->job_id = job_id;
-  pj->host = host;
-  pj->generation = generation;
-  pj->record = record;
-  pj->probes.resize(targets.size());
-  for (const auto& t : targets) pj->reference_names.push_back(t.reference_names);
-  pj->outstanding = targets.size();
-  probe_jobs_.emplace(probe_job, std::move(pj));
-  for (size_t i = 0; i < targets.size(); ++i) {
-    ++counters_.probes_requested;
-    std::weak_ptr<Scanner*> alive = alive_;
-    probe_(targets[i], [alive, job_id, probe_job, i](const storage::ProbeRecord& probed) {
-      auto self = alive.lock();
-      if (self && *self) (*self)->onProbed(job_id, probe_job, i, probed);
-    });
+  DomainJob& domain = *job->second;
+  domain.arrived.emplace(host, std::make_pair(generation, record));
+  if (domain.arrived.size() == domain.host_order.size()) startProbes(job_id);
+}
+
+void Scanner::startProbes(uint64_t job_id) {
+  DomainJob& domain = *domains_.at(job_id);
+  std::set<std::string> budget_used;  // distinct probe targets (tls::probeKey) of this domain
+  bool cut = false;
+  std::vector<std::pair<std::string, uint64_t>> unprobed;  // hosts with nothing to probe
+  for (const std::string& host : domain.host_order) {
+    auto arrived = domain.arrived.find(host);
+    if (arrived == domain.arrived.end()) continue;
+    const uint64_t generation = arrived->second.first;
+    storage::HostRecord& record = arrived->second.second;
+    std::vector<tls::ProbeTarget> all = probeTargets(domain.name, record);
+    std::vector<tls::ProbeTarget> targets;
+    for (tls::ProbeTarget& t : all) {
+      if (targets.size() >= options_.max_addresses_per_host) {
+        cut = true;
+        break;
+      }
+      const std::string key = tls::probeKey(t);
+      if (!budget_used.count(key) && budget_used.size() >= options_.max_probes_per_domain) {
+        cut = true;
+        break;
+      }
+      budget_used.insert(key);
+      targets.push_back(std::move(t));
+    }
+    if (targets.empty()) {
+      unprobed.emplace_back(host, generation);
+      continue;
+    }
+    const uint64_t probe_job = next_probe_job_++;
+    auto pj = std::make_unique<ProbeJob>();
+    pj->job_id = job_id;
+    pj->host = host;
+    pj->generation = generation;
+    pj->record = std::move(record);
+    pj->probes.resize(targets.size());
+    for (const auto& t : targets) pj->reference_names.push_back(t.reference_names);
+    pj->outstanding = targets.size();
+    probe_jobs_.emplace(probe_job, std::move(pj));
+    for (size_t i = 0; i < targets.size(); ++i) {
+      ++counters_.probes_requested;
+      std::weak_ptr<Scanner*> alive = alive_;
+      // The transport calls back later, from the loop (never inside this call).
+      probe_(targets[i], [alive, job_id, probe_job, i](const storage::ProbeRecord& probed) {
+        auto self = alive.lock();
+        if (self && *self) (*self)->onProbed(job_id, probe_job, i, probed);
+      });
+    }
   }
+  if (cut) domain.lookup.addFinding("mx-limit-reached");
+  for (const auto& [host, generation] : unprobed) {
+    domain.hosts_received.emplace_back(host, generation);
+    domain.lookup.addHost(std::move(domain.arrived.at(host).second));
+  }
+  domain.arrived.clear();
+  maybeFinishDomain(job_id);
 }
 
 std::vector<tls::ProbeTarget> Scanner::probeTargets(const std::string& domain, const storage::HostRecord& record) const {

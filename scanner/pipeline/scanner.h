@@ -16,6 +16,12 @@
 // next-hop domain is one of DANE-TA's reference names. The transport (tls::Prober) caches
 // identical probes, so a provider's host is still probed once per address. The host's state and
 // TLS findings then come from its probe records (probe_state.h), before the domain gets it.
+// Bounded work per domain (a list line must not aim the scanner at any set of port-25
+// addresses): the domain's hosts are probed once all of them are known, in preference order,
+// each at its first `max_addresses_per_host` addresses (address order), and the domain at
+// `max_probes_per_domain` distinct targets (tls::probeKey()) in all; a cut gives the domain
+// mx-limit-reached, and a host left with no probe stays `unprobed`. The number of MX hosts is
+// bounded by DomainLookup (LookupOptions::max_mx_hosts).
 //
 // Stopping: stop() pulls no more domains and lets the domains in flight finish (their queries
 // are bounded by the client's timeouts), so everything reported to the sink is complete and
@@ -66,6 +72,9 @@ struct ScanOptions {
   bool no_probe = false;                        // --no-probe: hosts with usable TLSA stay unprobed
   bool probe_all = false;                       // --probe-all: probe every host with an address (opportunistic TLS)
   uint16_t smtp_port = 25;                      // --smtp-port
+  unsigned max_mx_hosts = 10;                   // --max-mx-hosts (LookupOptions::max_mx_hosts)
+  unsigned max_addresses_per_host = 5;          // --max-addresses-per-host: probed per host
+  unsigned max_probes_per_domain = 20;          // --max-probes-per-domain: probe targets per domain
   std::optional<uint64_t> total_domains;        // for progress, when the caller knows it
 };
 
@@ -137,6 +146,7 @@ class Scanner {
   void onHostAnswer(const std::string& host, uint64_t generation, uint32_t request_id, const dns::QueryResult& result);
   void hostFinished(const std::string& host);
   void deliverHost(uint64_t job_id, const std::string& host, uint64_t generation, const storage::HostRecord& record);
+  void startProbes(uint64_t job_id);
   [[nodiscard]] std::vector<tls::ProbeTarget> probeTargets(const std::string& domain, const storage::HostRecord& record) const;
   void onProbed(uint64_t job_id, uint64_t probe_job, size_t index, const storage::ProbeRecord& record);
   void maybeFinishDomain(uint64_t job_id);

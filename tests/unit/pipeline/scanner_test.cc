@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <set>
 
 namespace danescan::scanner::pipeline {
 namespace {
@@ -564,6 +565,87 @@ TEST(ScannerProbes, ProbeAllProbesInsecureHostsWithoutChangingTheirState) {
       EXPECT_TRUE(h.probes[0].tls_ok);
     }
   }
+}
+
+// A secure MX host with usable TLSA records at `addresses` 127.25.<block>.1.. (or an alias of
+// `target` when given, the TLSA RRset at the target).
+void budgetHost(Script& s, const std::string& name, int block, int addresses, const std::string& target = "") {
+  const std::string canonical = target.empty() ? name : target;
+  std::vector<std::string> a;
+  if (!target.empty()) a.push_back(name + ". 3600 IN CNAME " + target + ".");
+  for (int i = 1; i <= addresses; ++i) a.push_back(canonical + ". 3600 IN A 127.25." + std::to_string(block) + "." + std::to_string(i));
+  s.rr(name, CNAME, "NOERROR", true, target.empty() ? std::vector<std::string>{} : std::vector<std::string>{a[0]});
+  s.rr(name, A, "NOERROR", true, a);
+  s.rr(name, AAAA, "NOERROR", true, target.empty() ? std::vector<std::string>{} : std::vector<std::string>{a[0]});
+  s.rr("_25._tcp." + canonical, TLSA, "NOERROR", true,
+       {"_25._tcp." + canonical + ". 3600 IN TLSA 3 1 1 " + K1, "_25._tcp." + canonical + ". 3600 IN TLSA 3 1 1 " + K2});
+  if (!target.empty()) s.rr("_25._tcp." + name, TLSA, "NXDOMAIN", true);
+}
+
+bool hasFinding(const storage::DomainRecord& d, const std::string& code) {
+  return std::find(d.findings.begin(), d.findings.end(), code) != d.findings.end();
+}
+
+// Three hosts of 8 addresses each, at most 5 probed per host and 12 per domain: the budget goes
+// in preference order (5, 5, 2), in address order within a host; mx-limit-reached is recorded.
+// With 10 per domain the least preferred host gets no probe and stays unprobed.
+TEST(ScannerProbes, ProbesPerHostAndPerDomainAreBoundedInPreferenceOrder) {
+  Script s;
+  s.rr("big.test", MX, "NOERROR", true,
+       {"big.test. 3600 IN MX 30 a.big.test.", "big.test. 3600 IN MX 10 c.big.test.", "big.test. 3600 IN MX 20 b.big.test."});
+  budgetHost(s, "c.big.test", 1, 8);
+  budgetHost(s, "b.big.test", 2, 8);
+  budgetHost(s, "a.big.test", 3, 8);
+  for (const unsigned per_domain : {12u, 10u}) {
+    ScanOptions options;
+    options.allow_special_addresses = true;
+    options.max_addresses_per_host = 5;
+    options.max_probes_per_domain = per_domain;
+    FakeProber prober;
+    ProbeRun run = scanWithProbes({"big.test"}, s, options, prober);
+    ASSERT_EQ(run.done.size(), 1u);
+    const auto& d = run.done[0];
+    ASSERT_EQ(d.mx.size(), 3u);
+    EXPECT_EQ(prober.targets.size(), per_domain);
+    EXPECT_EQ(run.counters.probes_requested, per_domain);
+    EXPECT_EQ(d.mx[0].host, "c.big.test");
+    ASSERT_EQ(d.mx[0].probes.size(), 5u);
+    EXPECT_EQ(d.mx[0].probes[0].address, "127.25.1.1");
+    EXPECT_EQ(d.mx[0].probes[4].address, "127.25.1.5");
+    EXPECT_EQ(d.mx[0].addresses.size(), 8u);  // every address is still recorded
+    EXPECT_EQ(d.mx[1].probes.size(), 5u);
+    EXPECT_EQ(d.mx[2].probes.size(), per_domain - 10);
+    EXPECT_EQ(d.mx[0].dane, "pass");
+    EXPECT_EQ(d.mx[2].dane, per_domain == 10 ? "unprobed" : "pass");
+    EXPECT_EQ(d.verdict, per_domain == 10 ? "dane-unprobed" : "dane-ok");
+    EXPECT_TRUE(hasFinding(d, "mx-limit-reached"));
+  }
+}
+
+// Hosts that share a probe (same address, TLSA base and RRset: two aliases of one provider host)
+// spend the domain's budget once; within the limits there is no finding.
+TEST(ScannerProbes, HostsSharingAProbeSpendTheBudgetOnce) {
+  Script s;
+  s.rr("shared.test", MX, "NOERROR", true,
+       {"shared.test. 3600 IN MX 10 mx1.shared.test.", "shared.test. 3600 IN MX 20 mx2.shared.test."});
+  budgetHost(s, "mx1.shared.test", 4, 4, "mx.provider.test");
+  budgetHost(s, "mx2.shared.test", 4, 4, "mx.provider.test");
+  ScanOptions options;
+  options.allow_special_addresses = true;
+  options.max_addresses_per_host = 4;
+  options.max_probes_per_domain = 4;
+  FakeProber prober;
+  ProbeRun run = scanWithProbes({"shared.test"}, s, options, prober);
+  ASSERT_EQ(run.done.size(), 1u);
+  const auto& d = run.done[0];
+  ASSERT_EQ(d.mx.size(), 2u);
+  EXPECT_EQ(d.mx[0].probes.size(), 4u);
+  EXPECT_EQ(d.mx[1].probes.size(), 4u);
+  std::set<std::string> keys;
+  for (const auto& t : prober.targets) keys.insert(tls::probeKey(t));
+  EXPECT_EQ(keys.size(), 4u);  // tls::Prober makes one connection per key
+  EXPECT_FALSE(hasFinding(d, "mx-limit-reached"));
+  EXPECT_EQ(d.verdict, "dane-ok");
 }
 
 }  // namespace
