@@ -24,6 +24,7 @@ void addExportCommand(CLI::App& app, Runner& run);
 void addReportCommand(CLI::App& app, Runner& run);
 void addMergeCommand(CLI::App& app, Runner& run, const std::string& command_line);
 void addBenchCommand(CLI::App& app, Runner& run);
+void addCheckCommand(CLI::App& app, Runner& run, const std::string& command_line);
 
 // Validators shared by several commands; each turns a bad value into a usage error that names it.
 [[nodiscard]] CLI::Validator shardValidator();
