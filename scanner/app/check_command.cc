@@ -402,6 +402,7 @@ void addCheckCommand(CLI::App& app, Runner& run, const std::string& command_line
   cmd->add_option("--resolver", o->resolvers,
                   "Validating resolver to query, IP[:PORT] (required and repeatable, as for scan; never the system resolver)")
       ->required()
+      ->allow_extra_args(false)  // one address per --resolver: `--resolver A DOMAIN` leaves DOMAIN positional
       ->check(resolverValidator());
   cmd->add_option("--db", o->db, "Also store the check as a new run in this SQLite database (as scan does)");
   cmd->add_flag("--json", o->json, "Print the contract's domain object, exactly the line 'danescan export' gives");
