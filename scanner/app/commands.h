@@ -29,5 +29,8 @@ void addCheckCommand(CLI::App& app, Runner& run, const std::string& command_line
 // Validators shared by several commands; each turns a bad value into a usage error that names it.
 [[nodiscard]] CLI::Validator shardValidator();
 [[nodiscard]] CLI::Validator resolverValidator();
+// For --out FILE: '-' means standard output, as the option's absence does (a transform: the
+// command sees an empty path). Not a file named '-'.
+[[nodiscard]] CLI::Validator stdoutDash();
 
 }  // namespace danescan::app
