@@ -228,7 +228,7 @@ void printHost(std::string& out, const Style& s, const storage::HostRecord& h) {
            (h.tlsa_rcode ? " " + s.outcome(*h.tlsa_rcode) : std::string()) + ", " + std::to_string(h.tlsa.size()) + " record(s)\n";
     for (const auto& t : h.tlsa) out += "    " + t + "\n";
   } else {
-    out += "  TLSA: " + s.dim("not looked up (DANE does not apply to an insecure name)") + "\n";
+    out += "  TLSA: " + s.dim(h.addr_secure ? "not looked up" : "none used (the host name is insecure: DANE does not apply)") + "\n";
   }
   if (h.tlsa_other_base) {
     out += "  TLSA at the other end of the alias: _25._tcp." + *h.tlsa_other_base +
@@ -248,6 +248,23 @@ void printHost(std::string& out, const Style& s, const storage::HostRecord& h) {
   }
   if (!h.host_findings.empty()) out += "  findings: " + s.warn(join(h.host_findings, ", ")) + "\n";
   out += "  host state: " + s.state(h.dane) + "\n";
+}
+
+// What each verdict means (export-jsonl.md, "Domain verdicts"), for the operator reading the account.
+std::string_view verdictMeaning(scanner::pipeline::Verdict verdict) {
+  using scanner::pipeline::Verdict;
+  switch (verdict) {
+    case Verdict::NoMail: return "the domain receives no mail (NXDOMAIN, null MX, or no MX and no address)";
+    case Verdict::DnsError: return "the MX lookup failed: senders cannot find the mail hosts";
+    case Verdict::Insecure: return "the MX RRset or every host is not DNSSEC-validated: DANE does not apply";
+    case Verdict::DaneFail: return "a host fails, cannot be looked up or reached: a DANE sender defers some or all mail";
+    case Verdict::DaneUnusable: return "a host publishes only TLSA records that SMTP cannot use";
+    case Verdict::DaneUnprobed: return "hosts publish usable TLSA records, but TLS was not probed";
+    case Verdict::DaneOk: return "every MX host authenticates with its TLSA records";
+    case Verdict::DanePartial: return "some hosts authenticate, others have no TLSA records: a downgrade through them is possible";
+    case Verdict::DnssecNoTlsa: return "the domain is signed, but no host publishes TLSA records";
+  }
+  return "";
 }
 
 // What each delivery value means (export-jsonl.md, "Delivery").
@@ -275,6 +292,7 @@ std::string account(const storage::DomainRecord& d, const std::vector<std::strin
   if (!d.mx.empty()) out.pop_back();
   out += "\n";
   out += s.bold("Verdict") + ": " + s.verdict(d.verdict) + "\n";
+  if (const auto v = scanner::pipeline::verdictFromString(d.verdict)) out += "  " + std::string(verdictMeaning(*v)) + "\n";
   out += s.bold("Findings") + ": " + (d.findings.empty() ? std::string("none") : s.warn(join(d.findings, ", "))) + "\n";
   if (d.delivery) {
     out += s.bold("Delivery") + " (what a DANE-enforcing sender does):\n";
