@@ -288,7 +288,8 @@ void addBenchCommand(CLI::App& app, Runner& run) {
   cmd->add_option("--format", o->format, "Output format: text, json (one object) or html (one self-contained page with a chart)")
       ->check(CLI::IsMember({"text", "json", "html"}))
       ->capture_default_str();
-  cmd->add_option("--out", o->out, "Write the report to FILE instead of standard output");
+  cmd->add_option("--out", o->out, "Write the report to FILE instead of standard output ('-': standard output)")
+      ->transform(stdoutDash());
   cmd->add_flag("--quiet,-q", o->quiet, "No progress lines on standard error");
   for (CLI::Option* opt : {ramp_start, ramp_growth, ramp_step, ramp_max, step_seconds, min_response, max_loss, patience}) opt->needs(ramp);
   ramp->excludes(rate);

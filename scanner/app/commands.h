@@ -24,9 +24,13 @@ void addExportCommand(CLI::App& app, Runner& run);
 void addReportCommand(CLI::App& app, Runner& run);
 void addMergeCommand(CLI::App& app, Runner& run, const std::string& command_line);
 void addBenchCommand(CLI::App& app, Runner& run);
+void addCheckCommand(CLI::App& app, Runner& run, const std::string& command_line);
 
 // Validators shared by several commands; each turns a bad value into a usage error that names it.
 [[nodiscard]] CLI::Validator shardValidator();
 [[nodiscard]] CLI::Validator resolverValidator();
+// For --out FILE: '-' means standard output, as the option's absence does (a transform: the
+// command sees an empty path). Not a file named '-'.
+[[nodiscard]] CLI::Validator stdoutDash();
 
 }  // namespace danescan::app

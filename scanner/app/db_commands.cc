@@ -64,7 +64,7 @@ void addExportCommand(CLI::App& app, Runner& run) {
                   "csv: one row per domain (storage/SCHEMA.md)")
       ->check(CLI::IsMember({"jsonl", "csv"}))
       ->capture_default_str();
-  cmd->add_option("--out", o->out, "Write to FILE instead of standard output");
+  cmd->add_option("--out", o->out, "Write to FILE instead of standard output ('-': standard output)")->transform(stdoutDash());
   cmd->footer("Exports the latest run of the database, domains in name order.\nExit status: 0 done, 1 failed, 2 usage error.");
   cmd->callback([o, &run] { run = [o] { return runExport(*o); }; });
 }

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   addReportCommand(app, run);
   addMergeCommand(app, run, command_line);
   addBenchCommand(app, run);
+  addCheckCommand(app, run, command_line);
 
   // CLI11 reports an unknown command as "A subcommand is required"; name it instead.
   const auto known = [&](const char* name) {

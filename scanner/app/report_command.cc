@@ -78,7 +78,8 @@ void addReportCommand(CLI::App& app, Runner& run) {
       ->check(CLI::IsMember(formats))
       ->type_name("FORMAT")
       ->capture_default_str();
-  cmd->add_option("--out", o->out, "Write to FILE instead of standard output (replaced only when complete)")
+  cmd->add_option("--out", o->out, "Write to FILE instead of standard output (replaced only when complete; '-': standard output)")
+      ->transform(stdoutDash())
       ->type_name("FILE");
   cmd->add_option("--compare", o->compare,
                   "An older scan database of an overlapping list: adds what changed (DANE gained and lost, new and "

@@ -1,4 +1,4 @@
-// scanner/app/validators.cc — option validators that several commands share (scan, bench).
+// scanner/app/validators.cc — option validators that several commands share (scan, bench, --out).
 #include <string>
 
 #include "scanner/app/commands.h"
@@ -13,6 +13,15 @@ CLI::Validator resolverValidator() {
         return scanner::dns::ResolverAddress::parse(value, error) ? std::string() : error;
       },
       "ADDR[:PORT]");
+}
+
+CLI::Validator stdoutDash() {
+  return CLI::Validator(
+      [](std::string& value) {
+        if (value == "-") value.clear();
+        return std::string();
+      },
+      "");
 }
 
 }  // namespace danescan::app

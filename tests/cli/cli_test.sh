@@ -26,8 +26,8 @@ expect() {
 }
 
 expect version 0 '^danescan [0-9]+\.[0-9]+\.[0-9]+$' -- "$bin" --version
-expect help 0 'scan.*export.*report.*merge.*bench' -- bash -c "'$bin' --help | tr '\n' ' '"
-for cmd in scan list export report merge bench; do
+expect help 0 'scan.*export.*report.*merge.*bench.*check' -- bash -c "'$bin' --help | tr '\n' ' '"
+for cmd in scan list export report merge bench check; do
   expect "help-$cmd" 0 "Usage: .*danescan $cmd" -- "$bin" "$cmd" --help
 done
 expect no-command 2 'subcommand' -- "$bin"
@@ -78,6 +78,22 @@ expect report-text-verdict 0 'domains scanned +1 ' -- cat "$tmp/report.text"
 expect report-compare 0 'Changes since the compared scan' -- "$bin" report --db "$tmp/opts.sqlite" --compare "$tmp/opts.sqlite"
 expect report-compare-missing 1 'danescan report: .*old\.sqlite' -- "$bin" report --db "$tmp/opts.sqlite" --compare "$tmp/old.sqlite"
 expect report-no-partial-left 0 '^0$' -- bash -c "ls '$tmp' | grep -c partial || true"
+
+# --out - is standard output (issue 11), never a file named '-'.
+expect export-out-dash 0 '^\{"domain":"a\.example","verdict":"dns-error"' -- bash -c "cd '$tmp' && '$bin' export --db opts.sqlite --out -"
+expect report-out-dash 0 'domains scanned +1 ' -- bash -c "cd '$tmp' && '$bin' report --db opts.sqlite --out -"
+expect bench-out-dash 1 '"offered_qps"' -- bash -c "cd '$tmp' && '$bin' bench -q --resolver 127.0.0.1:9 --list one.txt --rate 100 --duration 0.05 --timeout 20 --format json --out - 2>/dev/null"
+expect out-dash-no-file 0 '^absent$' -- bash -c "[ -e '$tmp/-' ] && echo present || echo absent"
+
+# danescan check: usage errors are exit 2 and name the problem; a resolver that never answers
+# gives dns-error, a failing verdict (exit 1), in the account, in --json and in the --db run.
+expect check-bad-domain 2 "'bad\.\.name' is not a domain name: empty label" -- "$bin" check bad..name --resolver 127.0.0.1
+expect check-missing-resolver 2 'resolver is required' -- "$bin" check a.example
+expect check-missing-domain 2 'DOMAIN' -- "$bin" check --resolver 127.0.0.1
+expect check-bad-color 2 'color' -- "$bin" check a.example --resolver 127.0.0.1 --color sometimes
+expect check-no-answer 1 'Verdict: dns-error' -- "$bin" check A.Example. --resolver 127.0.0.1:9 --timeout 10 --attempts 1
+expect check-no-answer-json 1 '^\{"domain":"a\.example","verdict":"dns-error","mx_rcode":"TIMEOUT"' -- "$bin" check a.example --resolver 127.0.0.1:9 --timeout 10 --attempts 1 --json --db "$tmp/check.sqlite"
+expect check-db-run 0 '"domain":"a\.example","verdict":"dns-error"' -- "$bin" export --db "$tmp/check.sqlite"
 
 # danescan bench: usage errors (exit 2) name what is wrong; a resolver that never answers is exit 1,
 # with the report still written (nothing listens on 127.0.0.1:9).
