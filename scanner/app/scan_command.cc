@@ -46,7 +46,8 @@ struct ScanCommandOptions {
   unsigned stage_timeout_ms = 30000;
   unsigned probe_deadline_ms = 60000;
   unsigned retry_delay_ms = 30000;
-  unsigned concurrency = 256;
+  std::string concurrency = "auto";  // --concurrency: "auto" or N (see concurrencyOf)
+  unsigned concurrency_max = 20000;
   double qps = 0;
   unsigned timeout_ms = 2000;
   unsigned attempts = 3;
@@ -87,7 +88,12 @@ std::string optionsJson(const ScanCommandOptions& o) {
   w.key("stage_timeout_ms").value(int64_t{o.stage_timeout_ms});
   w.key("probe_deadline_ms").value(int64_t{o.probe_deadline_ms});
   w.key("retry_delay_ms").value(int64_t{o.retry_delay_ms});
-  w.key("concurrency").value(int64_t{o.concurrency});
+  if (o.concurrency == "auto") {
+    w.key("concurrency").value(o.concurrency);
+    w.key("concurrency_max").value(int64_t{o.concurrency_max});
+  } else {
+    w.key("concurrency").value(static_cast<int64_t>(std::stoul(o.concurrency)));
+  }
   w.key("qps").raw(std::to_string(o.qps));
   w.key("timeout_ms").value(int64_t{o.timeout_ms});
   w.key("attempts").value(int64_t{o.attempts});
@@ -132,9 +138,9 @@ class Progress {
       probes = " · " + std::to_string(c.probes_done) + " probes (" + std::to_string(c.probes_failed) + " not authenticated, " +
                std::to_string(c.probes_requested - c.probes_done) + " in flight)";
     }
-    std::fprintf(stderr, "%sdanescan scan: %" PRIu64 "%s domains · %.0f domains/s · %.0f queries/s · %zu in flight · %" PRIu64
+    std::fprintf(stderr, "%sdanescan scan: %" PRIu64 "%s domains · %.0f domains/s · %.0f queries/s · %zu in flight (window %u) · %" PRIu64
                          " failed queries%s · %s%s%s",
-                 tty_ && !final ? "\r\033[K" : "", c.domains_done, of_total.c_str(), rate, qrate, c.queries_in_flight,
+                 tty_ && !final ? "\r\033[K" : "", c.domains_done, of_total.c_str(), rate, qrate, c.queries_in_flight, c.window,
                  c.queries_failed, probes.c_str(), formatDuration(elapsed).c_str(), eta.c_str(), tty_ && !final ? "" : "\n");
     std::fflush(stderr);
   }
@@ -208,7 +214,12 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   scanner::pipeline::ScanOptions scan_options;
   scan_options.resolvers = resolvers;
   scan_options.client = client_options;
-  scan_options.concurrency = o.concurrency;
+  // A fixed window of N, or one that adapts from the old default of 256 up to --concurrency-max.
+  scan_options.adaptive = o.concurrency == "auto";
+  scan_options.concurrency = scan_options.adaptive ? std::min(256u, o.concurrency_max) : static_cast<unsigned>(std::stoul(o.concurrency));
+  scan_options.concurrency_max = o.concurrency_max;
+  scan_options.feedback_ms = 0;
+  for (unsigned i = 0, t = o.timeout_ms; i < o.attempts; ++i, t *= 2) scan_options.feedback_ms += t;  // the client doubles each retry's timeout
   scan_options.qps = o.qps;
   scan_options.allow_special_addresses = o.allow_special;
   scan_options.no_probe = o.no_probe;
@@ -404,7 +415,13 @@ void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line)
   cmd->add_option("--smtp-retry-delay", o->retry_delay_ms, "Wait this many ms before the one retry after a 421 reply")
       ->check(CLI::Range(0, 3600000))
       ->capture_default_str();
-  cmd->add_option("--concurrency", o->concurrency, "At most N DNS queries in flight")
+  cmd->add_option("--concurrency", o->concurrency,
+                  "DNS queries in flight: 'auto' finds the number as the scan runs (from 256, growing while the answer rate "
+                  "grows and timeouts and SERVFAILs do not, halving when they rise; at most --concurrency-max), or N for a "
+                  "fixed window of at most N")
+      ->check(CLI::IsMember({"auto"}) | CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--concurrency-max", o->concurrency_max, "With --concurrency auto: never more than N queries in flight (protects the resolver)")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   cmd->add_option("--qps", o->qps, "At most N queries per second (0: no limit)")->check(CLI::NonNegativeNumber)->capture_default_str();

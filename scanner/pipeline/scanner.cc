@@ -77,7 +77,15 @@ Scanner::Scanner(uv_loop_t* loop, ScanOptions options, Transport transport, Doma
   lookup_options_.allow_special_addresses = options_.allow_special_addresses;
   lookup_options_.max_mx_hosts = options_.max_mx_hosts;
   if (options_.concurrency == 0) options_.concurrency = 1;
-  if (options_.domains_in_flight == 0) options_.domains_in_flight = 2 * options_.concurrency;
+  if (options_.adaptive) {
+    WindowOptions w;
+    w.initial = options_.concurrency;
+    w.floor = std::min(16u, options_.concurrency);
+    w.ceiling = std::max(options_.concurrency, options_.concurrency_max);
+    w.feedback_ms = options_.feedback_ms;
+    adaptive_.emplace(w);
+  }
+  counters_.window = window();
   counters_.domains_total = options_.total_domains;
   tokens_ = std::max(1.0, options_.qps / 20);
   int error = 0;
@@ -135,8 +143,14 @@ void Scanner::abandon() {
   checkFinished();
 }
 
+// Domains started and not finished at most: the option, or twice the window (enough questions
+// queued to keep it full; an adaptive window takes more domains as it grows).
+size_t Scanner::domainsInFlightLimit() const noexcept {
+  return options_.domains_in_flight ? options_.domains_in_flight : 2 * static_cast<size_t>(window());
+}
+
 void Scanner::pullDomains() {
-  while (!stopping_ && !input_done_ && domains_.size() < options_.domains_in_flight) {
+  while (!stopping_ && !input_done_ && domains_.size() < domainsInFlightLimit()) {
     if (should_pause_ && should_pause_()) {
       armTimer(options_.pause_poll_ms);  // back-pressure: ask again later
       break;
@@ -448,13 +462,14 @@ bool Scanner::takeToken() {
     return true;
   }
   armTimer(static_cast<uint64_t>(std::max(1.0, std::ceil((1.0 - tokens_) * 1000.0 / options_.qps))));
+  if (adaptive_) adaptive_->noteQpsLimited();
   return false;
 }
 
 void Scanner::pump() {
   if (in_pump_) return;
   in_pump_ = true;
-  while (counters_.queries_in_flight < options_.concurrency && !queue_.empty()) {
+  while (counters_.queries_in_flight < window() && !queue_.empty()) {
     if (!takeToken()) break;
     const std::string key = queue_.front();
     queue_.pop_front();
@@ -470,18 +485,24 @@ void Scanner::pump() {
       if (self && *self) (*self)->onAnswer(key, std::move(result));
     });
   }
+  if (adaptive_ && !queue_.empty() && counters_.queries_in_flight >= window()) adaptive_->noteWindowFull();
   counters_.queries_queued = queue_.size();
   in_pump_ = false;
 }
 
 void Scanner::onAnswer(const std::string& key, dns::QueryResult result) {
   --counters_.queries_in_flight;
-  if (result.outcome == dns::QueryOutcome::Answered) {
+  const bool answered = result.outcome == dns::QueryOutcome::Answered;
+  if (answered) {
     ++counters_.queries_answered;
     if (!completedRcode(result.rcode)) ++counters_.queries_error_rcode;
     if (result.response && result.response->authentic_data) ++counters_.ad_seen;
   } else {
     ++counters_.queries_failed;
+  }
+  if (adaptive_) {
+    adaptive_->record(!answered || isServfail(result), uv_now(loop_));
+    counters_.window = adaptive_->size();
   }
   auto it = pending_.find(key);
   if (it != pending_.end()) {

@@ -39,6 +39,7 @@
 #include "inputs/domain_stream.h"
 #include "scanner/dns/resolver_client.h"
 #include "scanner/loop/loop.h"
+#include "scanner/pipeline/adaptive_window.h"
 #include "scanner/pipeline/domain_lookup.h"
 #include "scanner/pipeline/domain_source.h"
 #include "scanner/pipeline/host_lookup.h"
@@ -63,7 +64,12 @@ namespace danescan::scanner::pipeline {
 struct ScanOptions {
   std::vector<dns::ResolverAddress> resolvers;  // for makeResolverTransport(); the Scanner uses the transport
   dns::ClientOptions client;                    // timeouts, attempts (makeResolverTransport)
-  unsigned concurrency = 256;                   // DNS queries in flight at most (--concurrency)
+  unsigned concurrency = 256;                   // DNS queries in flight at most (--concurrency N)
+  // --concurrency auto: the window adapts (adaptive_window.h), from `concurrency` up to
+  // `concurrency_max`; `concurrency` is then its starting size.
+  bool adaptive = false;
+  unsigned concurrency_max = 20000;             // --concurrency-max
+  uint64_t feedback_ms = 6000;                  // how late a failure shows: the client's timeout x attempts
   double qps = 0;                               // queries per second at most; 0: no limit (--qps)
   unsigned domains_in_flight = 0;               // domains started and not finished; 0: 2 * concurrency
   size_t host_cache_size = 20000;               // finished host results kept (LRU; each holds its evidence)
@@ -96,6 +102,7 @@ struct ScanCounters {
   uint64_t probes_done = 0;           // of those, answered
   uint64_t probes_failed = 0;         // of those, not authenticated or not connected
   size_t queries_in_flight = 0;
+  unsigned window = 0;                // DNS queries allowed in flight now (fixed, or the adaptive window)
   size_t queries_queued = 0;
   size_t domains_in_flight = 0;
 };
@@ -157,6 +164,8 @@ class Scanner {
   void armTimer(uint64_t ms);
   void onTimer();
   void checkFinished();
+  [[nodiscard]] unsigned window() const noexcept { return adaptive_ ? adaptive_->size() : options_.concurrency; }
+  [[nodiscard]] size_t domainsInFlightLimit() const noexcept;
   void touchLru(const std::string& host);
   void evictHosts();
 
@@ -192,6 +201,7 @@ class Scanner {
   std::unordered_map<std::string, std::unique_ptr<Pending>> pending_;  // by question key
   std::deque<std::string> queue_;                                      // keys waiting to be sent
 
+  std::optional<AdaptiveWindow> adaptive_;  // --concurrency auto
   double tokens_ = 0;
   uint64_t last_refill_ms_ = 0;
   loop::TimerPtr timer_;

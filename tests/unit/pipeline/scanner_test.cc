@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <deque>
 #include <map>
 #include <set>
 
@@ -646,6 +647,110 @@ TEST(ScannerProbes, HostsSharingAProbeSpendTheBudgetOnce) {
   EXPECT_EQ(keys.size(), 4u);  // tls::Prober makes one connection per key
   EXPECT_FALSE(hasFinding(d, "mx-limit-reached"));
   EXPECT_EQ(d.verdict, "dane-ok");
+}
+
+}  // namespace
+}  // namespace danescan::scanner::pipeline
+
+namespace danescan::scanner::pipeline {
+namespace {
+
+// Answers `delay_ms` after the query (a round trip), from one 1 ms timer: a resolver far away.
+struct DelayedTransport {
+  DelayedTransport(uv_loop_t* l, Script* s, uint64_t delay) : loop(l), script(s), delay_ms(delay) {
+    int rc = 0;
+    timer = loop::makeTimer(loop, rc);
+    timer->data = this;
+  }
+  uv_loop_t* loop;
+  Script* script;
+  uint64_t delay_ms;
+  loop::TimerPtr timer;
+  std::deque<std::pair<uint64_t, std::function<void()>>> due;
+  size_t in_flight = 0;
+  size_t max_in_flight = 0;
+
+  Scanner::Transport make() {
+    return [this](const dns::Question& q, dns::QueryOptions options, std::function<void(dns::QueryResult)> done) {
+      max_in_flight = std::max(max_in_flight, ++in_flight);
+      due.emplace_back(uv_now(loop) + delay_ms, [this, r = script->reply(q, options.checking_disabled), done = std::move(done)]() mutable {
+        --in_flight;
+        done(std::move(r));
+      });
+      if (due.size() == 1) {
+        uv_timer_start(
+            timer.get(),
+            [](uv_timer_t* t) {
+              auto* self = static_cast<DelayedTransport*>(t->data);
+              while (!self->due.empty() && self->due.front().first <= uv_now(self->loop)) {
+                auto fn = std::move(self->due.front().second);
+                self->due.pop_front();
+                fn();
+              }
+              if (self->due.empty()) uv_timer_stop(t);
+            },
+            1, 1);
+      }
+    };
+  }
+};
+
+TEST(Scanner, AnAdaptiveWindowGrowsWithinItsCeiling) {
+  // 20 ms round trips and a window starting at 16: a fixed 16 would keep at most 16 queries in
+  // flight; the adaptive one grows (every answer is NOERROR, so nothing holds it back) but never
+  // past --concurrency-max, and every domain is scanned.
+  constexpr int kDomains = 1500;
+  std::vector<std::string> names;
+  for (int i = 0; i < kDomains; ++i) names.push_back("d" + std::to_string(i) + ".test");
+  TempList list(names);
+  inputs::DomainStream stream(streamOptions(list));
+  StreamSource source(stream);
+  Script script = world(kDomains);
+  loop::Loop loop;
+  DelayedTransport transport(loop.get(), &script, 20);
+  ScanOptions options;
+  options.adaptive = true;
+  options.concurrency = 16;
+  options.concurrency_max = 120;
+  options.allow_special_addresses = true;
+  size_t done = 0;
+  unsigned max_window = 0;
+  Scanner* self = nullptr;
+  Scanner scanner(loop.get(), options, transport.make(), source, [&](storage::DomainRecord&&) {
+    ++done;
+    max_window = std::max(max_window, self->counters().window);
+  });
+  self = &scanner;
+  scanner.start();
+  loop.run();
+  EXPECT_EQ(done, static_cast<size_t>(kDomains));
+  EXPECT_GT(transport.max_in_flight, 16u * 2);
+  EXPECT_LE(transport.max_in_flight, 120u);
+  EXPECT_LE(max_window, 120u);
+  EXPECT_GT(max_window, 16u);
+}
+
+TEST(Scanner, AnAdaptiveWindowStaysWithinTheQpsLimit) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 8; ++i) names.push_back("d" + std::to_string(i) + ".test");
+  TempList list(names);
+  inputs::DomainStream stream(streamOptions(list));
+  StreamSource source(stream);
+  Script script = world(8);
+  loop::Loop loop;
+  FakeTransport transport{loop.get(), &script};
+  ScanOptions options;
+  options.adaptive = true;
+  options.qps = 200;
+  size_t done = 0;
+  Scanner scanner(loop.get(), options, transport.make(), source, [&](storage::DomainRecord&&) { ++done; });
+  const uint64_t start = uv_hrtime();
+  scanner.start();
+  loop.run();
+  const double seconds = static_cast<double>(uv_hrtime() - start) / 1e9;
+  EXPECT_EQ(done, 8u);
+  const double sent = static_cast<double>(scanner.counters().queries_sent);
+  EXPECT_GE(seconds, 0.7 * (sent - 10) / 200.0) << sent << " queries";  // as QpsLimitPacesTheQueries
 }
 
 }  // namespace

@@ -1,0 +1,82 @@
+// scanner/pipeline/adaptive_window.h — `--concurrency auto`: how many DNS queries the scanner
+// keeps in flight, found as it runs, the way TCP finds its congestion window (AIMD). A fixed
+// window of W queries caps a scan near W / RTT queries/s: 256 at loopback latency keeps a
+// resolver busy, 256 at 40 ms of recursion does not. I/O-free: the Scanner reports each query's
+// outcome and whether the window held queries back; the clock is the caller's (milliseconds).
+//
+// Epochs: the window is judged once per epoch, which ends when at least `size()` outcomes (about
+// one round trip's worth, and at least kMinOutcomes) and at least `min_epoch_ms` have passed.
+// At the end of an epoch, with f = its share of failed queries (timeouts, network errors,
+// SERVFAIL) and r = its rate of outcomes per second:
+//  - decrease: f exceeds the baseline (the failure share of healthy epochs: lists have broken
+//    domains, so SERVFAILs alone are no congestion signal) by more than `failure_margin`: the
+//    window halves (never below `floor`), and no further decrease follows for `feedback_ms` (a
+//    timeout is seen only after every attempt, so failures caused by the old window keep coming
+//    in for that long, and must not halve it again and again);
+//  - increase: the window was the limit during the epoch (queries waited for a free slot) and
+//    the qps limit was not (`--qps` paces by itself; a larger window would not send more): the
+//    window grows by `growth` (never above `ceiling`). The next epoch checks that it paid: when
+//    the rate did not grow by more than `rate_gain`, the resolver (or the list) is the limit, so
+//    the window goes back to its size before the increase and holds for `probe_interval_ms`
+//    before it tries again. So the window settles near the knee, where more queries in flight
+//    only add latency, instead of filling the resolver's buffers until it drops queries.
+//  - otherwise it holds.
+#pragma once
+
+#include <cstdint>
+
+namespace danescan::scanner::pipeline {
+
+struct WindowOptions {
+  unsigned initial = 256;       // the old fixed default: safe against any resolver at start
+  unsigned floor = 16;
+  unsigned ceiling = 20000;     // protects the resolver (--concurrency-max)
+  uint64_t min_epoch_ms = 100;
+  uint64_t feedback_ms = 6000;  // the client's timeout x attempts: how late a failure shows
+  double growth = 1.25;         // per increase
+  double failure_margin = 0.02; // failure share above the baseline that means overload
+  double rate_gain = 0.03;      // an increase "paid" when the rate grew by more than this share
+  uint64_t probe_interval_ms = 2000;  // after an increase that did not pay
+};
+
+class AdaptiveWindow {
+ public:
+  explicit AdaptiveWindow(WindowOptions options);
+
+  [[nodiscard]] unsigned size() const noexcept { return size_; }
+  // One query finished: answered with an rcode other than SERVFAIL (`failed` false), or timed
+  // out / failed / SERVFAIL (`failed` true).
+  void record(bool failed, uint64_t now_ms);
+  // A query waited because every slot of the window was taken (the window is the limit).
+  void noteWindowFull() noexcept { window_full_ = true; }
+  // A query waited for the qps token bucket (the rate limit is the limit).
+  void noteQpsLimited() noexcept { qps_limited_ = true; }
+
+  [[nodiscard]] uint64_t decreases() const noexcept { return decreases_; }
+  [[nodiscard]] uint64_t increases() const noexcept { return increases_; }
+
+  static constexpr uint64_t kMinOutcomes = 32;
+
+ private:
+  void endEpoch(uint64_t now_ms);
+
+  WindowOptions options_;
+  unsigned size_;
+  uint64_t epoch_start_ms_ = 0;
+  bool started_ = false;
+  uint64_t outcomes_ = 0;
+  uint64_t failures_ = 0;
+  bool window_full_ = false;
+  bool qps_limited_ = false;
+  bool have_baseline_ = false;
+  double baseline_ = 0;
+  bool checking_increase_ = false;  // the last epoch ended with an increase: does it pay?
+  unsigned size_before_increase_ = 0;
+  double rate_before_increase_ = 0;
+  uint64_t no_increase_until_ms_ = 0;
+  uint64_t no_decrease_until_ms_ = 0;
+  uint64_t decreases_ = 0;
+  uint64_t increases_ = 0;
+};
+
+}  // namespace danescan::scanner::pipeline

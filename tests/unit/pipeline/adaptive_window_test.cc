@@ -1,0 +1,151 @@
+// `--concurrency auto` (adaptive_window.h) driven by a simulated resolver and a fake clock: a
+// resolver that answers at most C queries per second, with a round trip of `rtt_ms`, fails what
+// exceeds a buffer, and every query's outcome reaches the window `rtt_ms` after it was sent
+// (or, for a timeout, `feedback_ms` later). A resolver at its limit queues (latency grows), as
+// unbound does until its buffers overflow (`drop_above`).
+#include "scanner/pipeline/adaptive_window.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+
+namespace danescan::scanner::pipeline {
+namespace {
+
+struct Simulation {
+  double capacity_qps = 1e9;  // answers per second the resolver can give
+  uint64_t rtt_ms = 40;
+  unsigned drop_above = 1u << 30;  // queries in flight beyond which the resolver drops (time out)
+  double servfail_share = 0;       // of every answer: the list's broken domains
+  bool qps_limited = false;        // the scanner's --qps, not the window, holds queries back
+  bool window_binding = true;      // queries wait for a free slot
+
+  unsigned max_window = 0;
+  unsigned last_window = 0;
+  uint64_t answers = 0;
+
+  // Runs `seconds` of a scan in 1 ms ticks; returns the answers per second in its last second.
+  double run(AdaptiveWindow& w, uint64_t& now_ms, double seconds, uint64_t feedback_ms) {
+    struct InFlight {
+      uint64_t due_ms;
+      bool failed;   // a timeout or a SERVFAIL
+      bool answered; // a SERVFAIL is an answer too
+    };
+    std::deque<InFlight> flight;
+    double service_free_ms = 0;  // when the resolver can start on the next query
+    uint64_t servfail_counter = 0;
+    const uint64_t end = now_ms + static_cast<uint64_t>(seconds * 1000);
+    uint64_t last_second_answers = 0;
+    for (; now_ms < end; ++now_ms) {
+      while (flight.size() < w.size()) {
+        const bool served = flight.size() < drop_above && capacity_qps > 0;
+        uint64_t due = now_ms + feedback_ms;
+        bool failed = !served;
+        if (served) {
+          const double start = std::max(static_cast<double>(now_ms), service_free_ms);
+          service_free_ms = start + 1000.0 / capacity_qps;
+          due = static_cast<uint64_t>(start) + rtt_ms;
+          if (servfail_share > 0) failed = (++servfail_counter % static_cast<uint64_t>(1 / servfail_share)) == 0;
+        }
+        flight.push_back({due, failed, served});
+      }
+      if (window_binding) w.noteWindowFull();
+      if (qps_limited) w.noteQpsLimited();
+      // Outcomes in due order (a timeout is due later than the answers sent after it).
+      std::sort(flight.begin(), flight.end(), [](const InFlight& a, const InFlight& b) { return a.due_ms < b.due_ms; });
+      while (!flight.empty() && flight.front().due_ms <= now_ms) {
+        if (flight.front().answered) {
+          ++answers;
+          if (now_ms + 1000 >= end) ++last_second_answers;
+        }
+        w.record(flight.front().failed, now_ms);
+        flight.pop_front();
+      }
+      max_window = std::max(max_window, w.size());
+    }
+    last_window = w.size();
+    return static_cast<double>(last_second_answers);
+  }
+};
+
+WindowOptions options(unsigned initial = 256, unsigned ceiling = 20000) {
+  WindowOptions o;
+  o.initial = initial;
+  o.ceiling = ceiling;
+  o.feedback_ms = 2000;
+  return o;
+}
+
+TEST(AdaptiveWindow, GrowsUntilTheResolversLimitAtInternetLatency) {
+  // 40 ms round trips, a resolver good for 50,000 answers/s: a fixed 256 gets 6,400/s. The
+  // window grows to the resolver's limit (about 2,000 in flight) and the rate follows, with the
+  // list's 5 % SERVFAILs taken for what they are, not for overload.
+  AdaptiveWindow w(options());
+  Simulation sim;
+  sim.capacity_qps = 50000;
+  sim.servfail_share = 0.05;
+  uint64_t now = 0;
+  const double rate = sim.run(w, now, 20, 2000);
+  EXPECT_GE(rate, 0.9 * 50000 * 0.95) << "window " << sim.last_window;
+  EXPECT_GE(sim.last_window, 1800u);
+  EXPECT_LE(sim.last_window, 4000u) << "it settles near the knee, not at the ceiling";
+  EXPECT_EQ(w.decreases(), 0u);
+}
+
+TEST(AdaptiveWindow, NeverExceedsTheCeiling) {
+  AdaptiveWindow w(options(256, 1000));
+  Simulation sim;  // an endless resolver: the rate grows with every increase
+  uint64_t now = 0;
+  sim.run(w, now, 10, 2000);
+  EXPECT_EQ(sim.max_window, 1000u);
+  EXPECT_EQ(sim.last_window, 1000u);
+}
+
+TEST(AdaptiveWindow, BacksOffWhenTimeoutsRise) {
+  // A resolver that drops whatever is in flight beyond 3,000 (its buffers), at high capacity:
+  // the window may overshoot once, the timeouts then halve it, and it ends below the drop point
+  // with most time spent there.
+  AdaptiveWindow w(options());
+  Simulation sim;
+  sim.capacity_qps = 1e7;
+  sim.rtt_ms = 20;
+  sim.drop_above = 3000;
+  uint64_t now = 0;
+  sim.run(w, now, 30, 2000);
+  EXPECT_GE(w.decreases(), 1u);
+  EXPECT_LE(sim.last_window, 3000u);
+  EXPECT_GE(sim.last_window, 16u);
+}
+
+TEST(AdaptiveWindow, HalvesOnAResolverThatStopsAnswering) {
+  AdaptiveWindow w(options(1024));
+  Simulation sim;
+  sim.capacity_qps = 100000;
+  uint64_t now = 0;
+  sim.run(w, now, 3, 2000);
+  const unsigned before = w.size();
+  sim.capacity_qps = 0;  // dead: every query times out
+  sim.run(w, now, 30, 2000);
+  EXPECT_LT(w.size(), before / 4);
+  EXPECT_GE(w.size(), 16u);  // the floor
+}
+
+TEST(AdaptiveWindow, HoldsWhenTheWindowIsNotTheLimit) {
+  // The qps limit paces the scan, or the list gives fewer queries than the window allows: a
+  // larger window would send nothing more, so it does not grow.
+  for (const bool qps : {true, false}) {
+    AdaptiveWindow w(options());
+    Simulation sim;
+    sim.capacity_qps = 1e6;
+    sim.qps_limited = qps;
+    sim.window_binding = qps;  // in the second case the window is never full
+    uint64_t now = 0;
+    sim.run(w, now, 5, 2000);
+    EXPECT_EQ(sim.max_window, 256u) << (qps ? "qps-limited" : "not binding");
+    EXPECT_EQ(w.increases(), 0u);
+  }
+}
+
+}  // namespace
+}  // namespace danescan::scanner::pipeline
