@@ -21,7 +21,8 @@ CREATE TABLE runs (
   command_line  TEXT NOT NULL,
   options       TEXT NOT NULL,
   status        TEXT NOT NULL CHECK (status IN ('running', 'completed', 'interrupted')),
-  resumed       INTEGER NOT NULL DEFAULT 0
+  resumed       INTEGER NOT NULL DEFAULT 0,
+  health        TEXT
 );
 CREATE TABLE domains (
   id            INTEGER PRIMARY KEY,

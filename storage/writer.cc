@@ -482,6 +482,18 @@ void Writer::finish(bool completed) {
   } catch (const SqliteError& e) {
     recordError(e.what());
   }
+  if (!health_) return;
+  try {
+    // A resumed run: the earlier invocations' warnings first, then this one's.
+    Statement health(store_->db(),
+                     "UPDATE runs SET health = CASE WHEN health IS NULL OR json_valid(health) = 0 THEN json(?1) ELSE "
+                     "json_set(json(?1), '$.warnings', (SELECT json_group_array(json(value)) FROM (SELECT value FROM "
+                     "json_each(runs.health, '$.warnings') UNION ALL SELECT value FROM json_each(?1, '$.warnings')))) END "
+                     "WHERE id = ?2");
+    health.bind(1, *health_).bind(2, run_id_).run();
+  } catch (const SqliteError& e) {
+    recordError(e.what());
+  }
 }
 
 }  // namespace danescan::storage

@@ -13,6 +13,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -59,6 +60,10 @@ class Writer {
   // Drains the queue, commits, marks the run completed (or interrupted), joins the thread.
   // Call once, from the thread that opened the writer; later calls do nothing.
   void finish(bool completed);
+  // The run's resolver-health warnings (runs.health, a JSON object {"window", "queries",
+  // "warnings": [...]}), stored by finish(). A resumed run keeps the warnings of its earlier
+  // invocations and appends these. Caller's thread, before finish().
+  void setHealth(std::string json) { health_ = std::move(json); }
 
   // The first write error, empty when none. After one, later records are dropped (not half
   // written): the scan reports the error and exits 1; a resume redoes the dropped domains.
@@ -91,6 +96,7 @@ class Writer {
   bool stopping_ = false;      // guarded by mutex_
   std::string error_;          // guarded by mutex_
   bool finished_ = false;      // caller's thread only
+  std::optional<std::string> health_;  // caller's thread only
 
   std::atomic<uint64_t> backlog_{0};
   std::atomic<uint64_t> committed_{0};

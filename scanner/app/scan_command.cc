@@ -10,6 +10,8 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <optional>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -19,6 +21,7 @@
 #include "scanner/app/commands.h"
 #include "scanner/dns/resolver_client.h"
 #include "scanner/loop/loop.h"
+#include "scanner/pipeline/resolver_health.h"
 #include "scanner/pipeline/scanner.h"
 #include "scanner/tls/prober.h"
 #include "storage/json.h"
@@ -118,7 +121,10 @@ class Progress {
  public:
   explicit Progress(bool quiet) : quiet_(quiet), tty_(isatty(STDERR_FILENO) == 1) {}
 
-  void tick(const scanner::pipeline::ScanCounters& c, uint64_t resumed, bool final = false) {
+  // `total`: the domains this invocation will visit, when the list's length is known (a file;
+  // never standard input). `health`: the resolver-health warnings still open, or "".
+  void tick(const scanner::pipeline::ScanCounters& c, std::optional<uint64_t> total_domains, const std::string& health,
+            bool final = false) {
     if (quiet_) return;
     const auto now = std::chrono::steady_clock::now();
     const double elapsed = std::chrono::duration<double>(now - start_).count();
@@ -127,20 +133,26 @@ class Progress {
     const double rate = elapsed > 0 ? static_cast<double>(c.domains_done) / elapsed : 0;
     const double qrate = elapsed > 0 ? static_cast<double>(c.queries_sent) / elapsed : 0;
     std::string of_total;
+    std::string percent;
     std::string eta;
-    if (c.domains_total) {
-      const uint64_t total = *c.domains_total > resumed ? *c.domains_total - resumed : 0;
+    if (total_domains) {
+      const uint64_t total = std::max(*total_domains, c.domains_done);
+      char pct[32];
+      std::snprintf(pct, sizeof pct, " (%.0f%%)", total > 0 ? 100.0 * static_cast<double>(c.domains_done) / static_cast<double>(total) : 100.0);
       of_total = "/" + std::to_string(total);
+      percent = pct;
       if (rate > 0 && total > c.domains_done) eta = " · ETA " + formatDuration(static_cast<double>(total - c.domains_done) / rate);
     }
+    if (!health.empty()) eta += " · WARNING: " + health;
     std::string probes;
     if (c.probes_requested > 0) {
       probes = " · " + std::to_string(c.probes_done) + " probes (" + std::to_string(c.probes_failed) + " not authenticated, " +
                std::to_string(c.probes_requested - c.probes_done) + " in flight)";
     }
-    std::fprintf(stderr, "%sdanescan scan: %" PRIu64 "%s domains · %.0f domains/s · %.0f queries/s · %zu in flight (window %u) · %" PRIu64
+    std::fprintf(stderr, "%sdanescan scan: %" PRIu64 "%s domains%s · %.0f domains/s · %.0f queries/s · %zu in flight (window %u) · %" PRIu64
                          " failed queries%s · %s%s%s",
-                 tty_ && !final ? "\r\033[K" : "", c.domains_done, of_total.c_str(), rate, qrate, c.queries_in_flight, c.window,
+                 tty_ && !final ? "\r\033[K" : "", c.domains_done, of_total.c_str(), percent.c_str(), rate, qrate, c.queries_in_flight,
+                 c.window,
                  c.queries_failed, probes.c_str(), formatDuration(elapsed).c_str(), eta.c_str(), tty_ && !final ? "" : "\n");
     std::fflush(stderr);
   }
@@ -153,6 +165,29 @@ class Progress {
   bool tty_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_log_{};
+};
+
+std::string utcNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// What the scan knows about its resolver (issue 11). Until a resolver has answered anything,
+// finished domains are held back, not stored: a domain whose lookups timed out because nothing
+// answers would be wrong data. Once one answer arrives they go to the writer; if the resolver
+// proves silent instead (pipeline::resolverSilent) they are dropped with the domains in flight,
+// the run is left `interrupted`, and --resume redoes every one of them.
+struct ResolverWatch {
+  scanner::pipeline::HealthMonitor monitor;
+  std::vector<storage::DomainRecord> held;
+  bool silent = false;
+  uint64_t silent_at_query = 0;
+  uint64_t dropped = 0;  // held domains dropped because the resolver proved silent
+  std::string silent_at;
 };
 
 bool sourcesReadable(const std::vector<std::string>& lists) {
@@ -239,13 +274,41 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   prober_options.retry_delay_ms = o.retry_delay_ms;
   scanner::tls::Prober prober(loop.get(), prober_options);
 
+  Progress progress(o.quiet);
+  ResolverWatch watch;
+  // Every query result also goes to the health monitor; a warning says so at once.
+  scanner::pipeline::Scanner::Transport transport =
+      [&client, &watch, &progress, quiet = o.quiet](const scanner::dns::Question& question, scanner::dns::QueryOptions options,
+                                                    std::function<void(scanner::dns::QueryResult)> done) {
+        client.query(question, options, [&watch, &progress, quiet, done = std::move(done)](scanner::dns::QueryResult result) {
+          if (watch.monitor.record(scanner::pipeline::classify(result)) != nullptr) {
+            watch.monitor.stampLastOpened(utcNow());
+            if (!quiet) {
+              progress.clearLine();
+              std::fprintf(stderr, "danescan scan: warning: resolver health: %s\n", watch.monitor.activeText().c_str());
+            }
+          }
+          done(std::move(result));
+        });
+      };
+  const auto flushHeld = [&writer, &watch] {
+    for (auto& record : watch.held) writer->submit(std::move(record));
+    watch.held.clear();
+  };
+
   scanner::pipeline::Scanner scanner(
-      loop.get(), scan_options, scanner::pipeline::makeResolverTransport(client), feed,
-      [&writer](storage::DomainRecord&& record) { writer->submit(std::move(record)); },
+      loop.get(), scan_options, std::move(transport), feed,
+      [&writer, &watch, &client, &flushHeld](storage::DomainRecord&& record) {
+        if (client.stats().responses == 0) {
+          watch.held.push_back(std::move(record));
+          return;
+        }
+        if (!watch.held.empty()) flushHeld();
+        writer->submit(std::move(record));
+      },
       [&writer] { return writer->backlog() > kMaxBacklog; },
       o.no_probe ? scanner::pipeline::Scanner::ProbeTransport{} : scanner::pipeline::makeProberTransport(prober));
 
-  Progress progress(o.quiet);
   bool interrupted = false;
   bool warned_ad = false;
 
@@ -293,14 +356,29 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
     scanner::pipeline::Scanner* scanner;
     Progress* progress;
     bool* warned_ad;
-    uint64_t resumed;
-  } tick_context{&scanner, &progress, &warned_ad, finished->size()};
+    scanner::pipeline::DomainFeed* feed;
+    scanner::dns::ResolverClient* client;
+    ResolverWatch* watch;
+    size_t resolvers;
+    unsigned attempts;
+  } tick_context{&scanner, &progress, &warned_ad, &feed, &client, &watch, resolvers.size(), o.attempts};
   ticker->data = &tick_context;
   uv_timer_start(
       ticker.get(),
       [](uv_timer_t* t) {
         auto* ctx = static_cast<TickContext*>(t->data);
         const auto& c = ctx->scanner->counters();
+        if (!ctx->watch->silent && scanner::pipeline::resolverSilent(ctx->client->stats(), ctx->resolvers, ctx->attempts)) {
+          // Nothing answers: stop now rather than store every domain as the resolver's timeout.
+          ctx->watch->silent = true;
+          ctx->watch->silent_at_query = c.queries_sent;
+          ctx->watch->silent_at = utcNow();
+          ctx->watch->dropped += ctx->watch->held.size();
+          ctx->watch->held.clear();
+          ctx->progress->clearLine();
+          ctx->scanner->abandon();
+          return;
+        }
         if (!*ctx->warned_ad && c.queries_answered >= kAdWarningAfter && c.ad_seen == 0) {
           *ctx->warned_ad = true;
           ctx->progress->clearLine();
@@ -309,7 +387,7 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
                        "validate DNSSEC, so every result will read 'insecure'\n",
                        c.queries_answered);
         }
-        ctx->progress->tick(c, ctx->resumed);
+        ctx->progress->tick(c, ctx->feed->total(), ctx->watch->monitor.activeText());
       },
       1000, 1000);
 
@@ -324,13 +402,42 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   uv_run(loop.get(), UV_RUN_DEFAULT);
 
   const auto& counters = scanner.counters();
+  // The scan ended before the ticker judged the resolver (a short list): no answer at all is
+  // the same verdict.
+  if (!watch.silent && client.stats().responses == 0 && counters.queries_sent > 0) {
+    watch.silent = true;
+    watch.silent_at_query = counters.queries_sent;
+    watch.silent_at = utcNow();
+  }
+  if (watch.silent) {
+    watch.dropped += watch.held.size();
+    watch.held.clear();
+    interrupted = true;
+  } else {
+    flushHeld();
+  }
   progress.clearLine();
-  progress.tick(counters, finished->size(), true);
+  progress.tick(counters, feed.total(), watch.monitor.activeText(), true);
   if (!warned_ad && counters.queries_answered > 0 && counters.ad_seen == 0) {
     std::fprintf(stderr, "danescan scan: warning: the resolver never set the AD bit: it does not validate DNSSEC\n");
   }
   const inputs::StreamStats stats = feed.stats();
   const bool completed = !interrupted && stats.unreadable_sources == 0;
+  std::vector<std::string> extra;
+  if (watch.silent) {
+    std::string w;
+    storage::json::Writer j(w);
+    j.beginObject();
+    j.key("kind").value("resolver-silent");
+    j.key("at_query").value(static_cast<int64_t>(watch.silent_at_query));
+    j.key("until_query").null();
+    j.key("share").raw("1");
+    j.key("baseline").raw("0");
+    j.key("at").value(watch.silent_at);
+    j.endObject();
+    extra.push_back(std::move(w));
+  }
+  if (auto health = watch.monitor.json(extra)) writer->setHealth(std::move(*health));
   writer->finish(completed);
   if (!writer->error().empty()) {
     std::fprintf(stderr, "danescan scan: writing %s failed: %s\n", o.db.c_str(), writer->error().c_str());
@@ -339,10 +446,26 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   if (!o.quiet) {
     std::fprintf(stderr,
                  "danescan scan: %" PRIu64 " domains stored in %s (%" PRIu64 " invalid lines, %" PRIu64 " duplicates%s%s)\n",
-                 counters.domains_done, o.db.c_str(), stats.rejected, stats.duplicates,
+                 counters.domains_done - watch.dropped, o.db.c_str(), stats.rejected, stats.duplicates,
                  // Interrupted: the list was read up to DomainFeed's window beyond the last domain.
                  interrupted ? " in the lines read so far" : "",
                  finished->empty() ? "" : (", " + std::to_string(finished->size()) + " done before").c_str());
+  }
+  if (!o.quiet) {
+    for (const std::string& line : watch.monitor.summaryLines()) {
+      std::fprintf(stderr, "danescan scan: warning: resolver health: %s\n", line.c_str());
+    }
+  }
+  if (watch.silent) {
+    // Not silenced by --quiet: this is the failure the exit status reports.
+    std::string list;
+    for (const auto& r : o.resolvers) list += (list.empty() ? "" : ", ") + r;
+    std::fprintf(stderr,
+                 "danescan scan: error: the resolver never answered (%s): %" PRIu64
+                 " queries, not one response; nothing was stored for the domains it was asked about. "
+                 "Run the same command with --resume once a resolver answers\n",
+                 list.c_str(), watch.silent_at_query);
+    return kExitFailed;
   }
   if (interrupted) {
     std::fprintf(stderr, "danescan scan: interrupted; run the same command with --resume to finish\n");

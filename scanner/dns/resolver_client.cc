@@ -125,6 +125,10 @@ struct ResolverClient::Query {
   uint16_t tcp_id = 0;
   unsigned tcp_tries = 0;           // connections it was given to
   unsigned tcp_answered_mark = 0;   // conn->answered when it was sent: no progress since means a stuck connection
+  uint64_t tcp_deadline = 0;        // uv_now() at which the TCP exchange times out
+  uint64_t tcp_since = 0;           // uv_now() when it was given to (or written on) its connection
+  unsigned udp_timeouts = 0;        // UDP attempts that got no answer in time
+  bool udp_in_air = false;          // the latest UDP attempt's datagram left (not a local failure)
   // Responses that carried this query's ID but failed a check.
   unsigned ignored_question = 0;
   unsigned ignored_malformed = 0;
@@ -269,6 +273,7 @@ ResolverClient::ResolverClient(uv_loop_t* loop, std::vector<ResolverAddress> res
     resolver_addrs_.push_back(addr);
     health_.emplace_back();
   }
+  timed_out_once_.assign(resolvers_.size(), false);
 }
 
 ResolverClient::~ResolverClient() { close(); }
@@ -373,6 +378,15 @@ size_t ResolverClient::pickResolver(const Query& q) const {
   return wanted;  // every resolver is down: keep rotating
 }
 
+void ResolverClient::noteTimeout(Query& q) {
+  ++stats_.udp_timeouts;
+  stats_.most_timeouts_in_a_query = std::max(stats_.most_timeouts_in_a_query, ++q.udp_timeouts);
+  if (!timed_out_once_[q.last_resolver]) {
+    timed_out_once_[q.last_resolver] = true;
+    ++stats_.resolvers_timed_out;
+  }
+}
+
 void ResolverClient::noteFailure(size_t resolver) {
   Health& h = health_[resolver];
   if (++h.timeouts >= kDownAfter) h.down_until = uv_now(loop_) + kDownMs;
@@ -384,6 +398,7 @@ void ResolverClient::startAttempt(Query& q) {
   // Back-off: each retry waits twice as long as the one before, up to the cap.
   const uint64_t timeout = std::min<uint64_t>(uint64_t{options_.timeout_ms} << std::min(q.udp_sends, 16u), options_.max_timeout_ms);
   ++q.udp_sends;
+  q.udp_in_air = false;
   const sockaddr_storage& to = resolver_addrs_[resolver];
   if (to.ss_family == AF_UNSPEC) {
     q.last_error = "unusable resolver address " + resolvers_[resolver].toString();
@@ -439,6 +454,7 @@ void ResolverClient::startAttempt(Query& q) {
     return;
   }
   ++q.sent;
+  q.udp_in_air = true;
   in_flight_.emplace(key, InFlightEntry{&q, resolver, attempt});
   q.keys.push_back(key);
   armTimer(q, timeout);
@@ -453,6 +469,7 @@ void ResolverClient::onSendFailed(uint64_t key, uint64_t attempt, int status) {
   q.keys.erase(std::remove(q.keys.begin(), q.keys.end(), key), q.keys.end());
   --q.sent;  // it never left
   if (attempt != q.attempt) return;  // an earlier attempt's datagram: the latest one goes on
+  q.udp_in_air = false;
   q.last_error = "send to " + resolvers_[resolver].toString() + ": " + uv_strerror(status);
   armTimer(q, 0);  // as a failure at send time: retried by onTimer while attempts remain
 }
@@ -461,6 +478,17 @@ void ResolverClient::onTimer(Query& q) {
   if (q.fatal) {
     finish(q, QueryOutcome::NetworkError, std::nullopt);
   } else if (q.tcp_used) {
+    const uint64_t now = uv_now(loop_);
+    if (now < q.tcp_deadline) {
+      // A stall check (armTcpTimer): a connection that answered nothing since this query went to
+      // it, tcp_stall_ms ago, is given up and its queries go to another one.
+      if (q.conn != nullptr && q.conn->answered == q.tcp_answered_mark && now - q.tcp_since >= options_.tcp_stall_ms) {
+        moveOffStalled(*q.conn);  // re-arms the timer of every query it moves, this one's too
+      } else {
+        armTcpTimer(q);
+      }
+      return;
+    }
     // A connection that answered nothing since this query went out is stuck: no new query goes
     // to it, and it closes once the ones on it are done.
     if (q.conn != nullptr && q.conn->answered == q.tcp_answered_mark) q.conn->draining = true;
@@ -471,12 +499,16 @@ void ResolverClient::onTimer(Query& q) {
     if (q.udp_sends > 0) {
       noteFailure(q.last_resolver);
       ++q.timed_out;
+      if (q.udp_in_air) noteTimeout(q);
     }
     startAttempt(q);
   } else if (q.sent == 0) {
     finish(q, QueryOutcome::NetworkError, std::nullopt);  // last_error says why nothing left
   } else {
-    if (q.udp_sends > 0) noteFailure(q.last_resolver);
+    if (q.udp_sends > 0) {
+      noteFailure(q.last_resolver);
+      if (q.udp_in_air) noteTimeout(q);
+    }
     q.last_error = "no answer after " + std::to_string(q.udp_sends) + (q.udp_sends == 1 ? " attempt" : " attempts");
     finish(q, QueryOutcome::Timeout, std::nullopt);
   }
@@ -511,6 +543,7 @@ void ResolverClient::onDatagram(Socket& socket, const uint8_t* data, size_t size
     ++q.ignored_question;
     return;
   }
+  ++stats_.responses;
   // A resolver that refuses us says nothing about the name (RFC 1035 section 4.1.1: policy):
   // while attempts remain, ask the next resolver, and count the refusal against the refuser's
   // health. With one resolver, REFUSED stands; with none left, it stands only when no resolver
@@ -543,8 +576,47 @@ void ResolverClient::startTcp(Query& q) {
   for (uint64_t key : q.keys) in_flight_.erase(key);
   q.keys.clear();
   q.tcp_used = true;
-  armTimer(q, options_.tcp_timeout_ms);  // one deadline for the whole TCP exchange, retry included
+  // One deadline for the whole TCP exchange, retries included; the timer also wakes at the stall
+  // checks before it.
+  q.tcp_deadline = uv_now(loop_) + options_.tcp_timeout_ms;
+  q.tcp_since = uv_now(loop_);
+  armTcpTimer(q);
   placeTcp(q);
+}
+
+void ResolverClient::armTcpTimer(Query& q) {
+  const uint64_t now = uv_now(loop_);
+  const uint64_t left = q.tcp_deadline > now ? q.tcp_deadline - now : 0;
+  uint64_t wait = left;
+  if (q.conn != nullptr && options_.tcp_stall_ms < options_.tcp_timeout_ms) {
+    const uint64_t stall_at = q.tcp_since + options_.tcp_stall_ms;
+    wait = std::min(left, stall_at > now ? stall_at - now : 0);
+  }
+  armTimer(q, wait);
+}
+
+// The connection answered nothing for tcp_stall_ms while a query waited on it (a resolver that
+// accepted it and then stopped reading or answering, or a connect that never completes). Every
+// query on it leaves for another connection, within what remains of its own deadline (a late
+// answer on this one could no longer be read anyway), and it is closed, so its slot goes to a
+// fresh connection.
+void ResolverClient::moveOffStalled(TcpConnection& conn) {
+  const size_t resolver = conn.resolver;
+  ++stats_.tcp_stalls;
+  std::vector<Query*> moved;
+  for (auto& [id, q] : conn.waiting) {
+    q->conn = nullptr;
+    q->last_error = "TCP: a stalled connection was given up";
+    moved.push_back(q);
+  }
+  conn.waiting.clear();
+  destroyConnection(conn);  // `conn` is gone
+  for (Query* q : moved) {
+    q->tcp_since = uv_now(loop_);
+    placeTcp(*q);  // a connection, or the backlog; a local error arms the timer itself
+    if (!q->fatal) armTcpTimer(*q);
+  }
+  pumpBacklog(resolver);
 }
 
 // Gives a TCP query to a connection, or queues it until one has room.
@@ -616,7 +688,9 @@ void ResolverClient::assign(TcpConnection& conn, Query& q) {
   q.tcp_id = id;
   q.conn = &conn;
   q.tcp_answered_mark = conn.answered;
+  q.tcp_since = uv_now(loop_);
   ++q.tcp_tries;
+  armTcpTimer(q);  // the stall check of this connection
   ++conn.assigned;
   conn.waiting.emplace(id, &q);
   if (conn.failure.empty()) uv_timer_stop(conn.timer.get());  // no longer idle
@@ -642,6 +716,7 @@ void ResolverClient::writeQuery(TcpConnection& conn, Query& q) {
   ++q.sent;
   ++stats_.tcp_queries;
   q.tcp_answered_mark = conn.answered;
+  q.tcp_since = uv_now(loop_);
 }
 
 void ResolverClient::onTcpConnected(TcpConnection& conn, int status) {
@@ -689,6 +764,7 @@ void ResolverClient::onTcpBytes(TcpConnection& conn, const uint8_t* data, size_t
       ++q.ignored_question;
       continue;
     }
+    ++stats_.responses;
     ++conn.answered;
     conn.waiting.erase(it);
     q.conn = nullptr;

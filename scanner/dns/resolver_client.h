@@ -28,6 +28,11 @@ struct ClientOptions {
   unsigned max_timeout_ms = 8000;  // cap of the back-off
   unsigned attempts = 3;           // UDP sends per query, rotating across the resolvers
   unsigned tcp_timeout_ms = 4000;  // the whole TCP exchange after TC=1: wait for a connection, connect, write, read
+  // A connection that answered nothing for this long after a query went to it is stalled: it
+  // takes no new query, and the queries on it move to another connection within what remains of
+  // their tcp_timeout_ms (one stalled connection must not time out every query it carries).
+  // At or above tcp_timeout_ms: never.
+  unsigned tcp_stall_ms = 2000;
   // UDP sockets per resolver. A socket sends to one resolver only: libuv sends a socket's queue
   // in sendmmsg() batches and fails the whole batch when the kernel refuses its first datagram,
   // so a refused resolver must not share a batch with the others.
@@ -69,6 +74,14 @@ struct ClientStats {
   uint64_t unmatched_tcp_messages = 0;
   uint64_t tcp_connections_opened = 0;  // connect() calls started
   uint64_t tcp_queries = 0;             // queries written to a TCP connection, retries included
+  uint64_t tcp_stalls = 0;              // connections given up as stalled (tcp_stall_ms)
+  // Resolver liveness (the scan's "the resolver never answered"): responses accepted for a
+  // query, whatever their rcode (REFUSED and TC=1 included), over UDP or TCP; UDP attempts that
+  // got no answer in time; the most of those in one query; resolvers with at least one.
+  uint64_t responses = 0;
+  uint64_t udp_timeouts = 0;
+  unsigned most_timeouts_in_a_query = 0;
+  size_t resolvers_timed_out = 0;
 };
 
 class ResolverClient {
@@ -149,6 +162,10 @@ class ResolverClient {
   std::vector<Health> health_;
   [[nodiscard]] size_t pickResolver(const Query& q) const;
   void noteFailure(size_t resolver);
+  void noteTimeout(Query& q);
+  void armTcpTimer(Query& q);
+  void moveOffStalled(TcpConnection& conn);
+  std::vector<bool> timed_out_once_;  // parallel to resolvers_: stats_.resolvers_timed_out
   ClientOptions options_;
   bool closed_ = false;
   size_t next_resolver_ = 0;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -30,6 +31,7 @@ struct DomainFeed::Shared {
   bool closing = false;                   // close(): the reader stops at its next step
   bool waiting = false;                   // take() answered Later: wake the loop on news
   bool reader_done = false;
+  std::optional<uint64_t> total;          // names in all, once the counting pass ended
   uv_async_t* async = nullptr;            // valid while !closing
 };
 
@@ -60,9 +62,29 @@ DomainFeed::DomainFeed(uv_loop_t* loop, inputs::StreamOptions options, size_t ah
 
 DomainFeed::~DomainFeed() { close(); }
 
+namespace {
+
+// Counting as many names per step as keeps the reader quick to refill the queue.
+constexpr int kCountStep = 2048;
+
+bool countable(const inputs::StreamOptions& options) {
+  return !options.sources.empty() &&
+         std::none_of(options.sources.begin(), options.sources.end(), [](const std::string& s) { return s == "-"; });
+}
+
+}  // namespace
+
 void DomainFeed::read(const std::shared_ptr<Shared>& s) {
   inputs::DomainStream stream(s->options);  // opened here: even opening a list may block
+  // The counting pass: the same lists and filters, silent (the main stream reports bad lines).
+  std::unique_ptr<inputs::DomainStream> counter;
+  if (countable(s->options)) {
+    inputs::StreamOptions quiet = s->options;
+    quiet.on_error = [](const inputs::ListError&) {};
+    counter = std::make_unique<inputs::DomainStream>(std::move(quiet));
+  }
   inputs::DomainEntry entry;
+  inputs::DomainEntry counted;
   std::unique_lock lock(s->mutex, std::defer_lock);
   for (;;) {
     const bool more = stream.next(entry);  // blocks while a pipe has nothing to say
@@ -79,10 +101,29 @@ void DomainFeed::read(const std::shared_ptr<Shared>& s) {
       uv_async_send(s->async);  // the one libuv call that is safe from another thread
     }
     if (!more) break;
+    // The queue is full: count while the scan catches up, a step at a time.
+    while (counter && !s->closing && s->ready.size() >= s->ahead) {
+      lock.unlock();
+      bool ended = false;
+      for (int i = 0; i < kCountStep; ++i) {
+        if (!counter->next(counted)) {
+          ended = true;
+          break;
+        }
+      }
+      lock.lock();
+      if (ended) {
+        s->total = counter->stats().accepted;
+        counter.reset();
+      }
+    }
     s->space.wait(lock, [&] { return s->closing || s->ready.size() < s->ahead; });
     if (s->closing) break;
     lock.unlock();
   }
+  // The list was read before the count ended (it is short, or the scan is fast): its count is
+  // the main stream's.
+  if (counter && s->end && !s->closing) s->total = s->stats.accepted;
   s->reader_done = true;  // the lock is held on every way out of the loop
   s->exited.notify_all();
 }
@@ -120,6 +161,11 @@ void DomainFeed::close() {
     reader_.detach();
   }
   async_.reset();  // closed through the loop (data cleared first)
+}
+
+std::optional<uint64_t> DomainFeed::total() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->total;
 }
 
 inputs::StreamStats DomainFeed::stats() const {

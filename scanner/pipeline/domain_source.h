@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "inputs/domain_stream.h"
@@ -68,6 +69,12 @@ class DomainFeed final : public DomainSource {
 
   // The stream's counters as of the last entry read: final once take() answered End.
   [[nodiscard]] inputs::StreamStats stats() const;
+
+  // How many names take() hands out in all, once known: the reader counts them with a second
+  // pass over the lists (the same filters: shard, duplicates, exclude), in the time it would
+  // otherwise wait for room ahead of the scan, so the scan never waits for the count. Never known
+  // when a list is standard input ("-"), which cannot be read twice.
+  [[nodiscard]] std::optional<uint64_t> total() const;
 
  private:
   struct Shared;

@@ -63,9 +63,10 @@ expect report-out-untouched 0 '^keep$' -- cat "$tmp/keep.jsonl"
 expect merge-missing-shard 1 'danescan merge: ' -- "$bin" merge "$tmp/merged.sqlite" "$tmp/none.sqlite"
 
 # The run records its options as JSON, escaped whatever the list's path holds. Nothing listens on
-# 127.0.0.1:9, so the one domain times out fast; the scan still completes (exit 0).
+# 127.0.0.1:9, so the one domain times out fast: the resolver never answered, exit 1 (the
+# contract's own example; issue 11), nothing stored, the run and its options recorded.
 printf 'a.example\n' >"$tmp/q\"uote.txt"
-expect scan-no-answer-completes 0 '' -- "$bin" scan "$tmp/q\"uote.txt" --resolver 127.0.0.1:9 --db "$tmp/opts.sqlite" --timeout 10 --attempts 1 --quiet --tls-concurrency 7 --ehlo-name probe.example
+expect scan-no-answer-fails 1 'the resolver never answered' -- "$bin" scan "$tmp/q\"uote.txt" --resolver 127.0.0.1:9 --db "$tmp/opts.sqlite" --timeout 10 --attempts 1 --quiet --tls-concurrency 7 --ehlo-name probe.example
 expect run-options-json 0 'q"uote\.txt.*127\.0\.0\.1:9.* 7 probe\.example$' -- /usr/bin/python3 -c "
 import json, sqlite3, sys
 o = json.loads(sqlite3.connect(sys.argv[1]).execute('SELECT options FROM runs').fetchone()[0])
@@ -74,7 +75,7 @@ print(o['lists'][0], o['resolvers'][0], o['timeout_ms'], o['attempts'], o['tls_c
 for format in text md json csv html; do
   expect "report-$format" 0 '' -- "$bin" report --db "$tmp/opts.sqlite" --format "$format" --out "$tmp/report.$format"
 done
-expect report-text-verdict 0 'domains scanned +1 ' -- cat "$tmp/report.text"
+expect report-text-verdict 0 'domains scanned +0 ' -- cat "$tmp/report.text"
 expect report-compare 0 'Changes since the compared scan' -- "$bin" report --db "$tmp/opts.sqlite" --compare "$tmp/opts.sqlite"
 expect report-compare-missing 1 'danescan report: .*old\.sqlite' -- "$bin" report --db "$tmp/opts.sqlite" --compare "$tmp/old.sqlite"
 expect report-no-partial-left 0 '^0$' -- bash -c "ls '$tmp' | grep -c partial || true"

@@ -138,8 +138,11 @@ class FakeServer {
   bool tcp_stray_first = false;  // with tcp_hold_until: before the answers, send one with an ID
                                  // no query has and one with the last query's ID and another question
   bool tcp_close_at_once = false;  // close each connection as soon as it is accepted
+  unsigned tcp_stall_first = 0;    // the first N connections accepted read queries and never answer
   // What the server saw.
+  unsigned udp_received = 0;
   unsigned tcp_accepted = 0;
+  unsigned tcp_stalled_queries = 0;  // read on a stalled connection (tcp_stall_first)
   unsigned tcp_client_closed = 0;  // connections the client closed (EOF)
 
  private:
@@ -149,6 +152,7 @@ class FakeServer {
     std::vector<Received> held;
     unsigned answered = 0;
     bool shut = false;
+    bool stalled = false;
   };
   struct Conn {
     uv_tcp_t tcp;
@@ -166,6 +170,7 @@ class FakeServer {
     if (self == nullptr || nread <= 0 || from == nullptr) return;
     const Received r = parseQuery(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
     self->received.push_back(r);
+    ++self->udp_received;
     for (const Bytes& reply : self->udp_script_(r, self->udp_count_++)) {
       uv_buf_t out = uv_buf_init(reinterpret_cast<char*>(const_cast<uint8_t*>(reply.data())), static_cast<unsigned>(reply.size()));
       EXPECT_GE(uv_udp_try_send(h, &out, 1, from), 0);
@@ -184,6 +189,7 @@ class FakeServer {
     if (uv_accept(listener, stream) != 0) return;  // `conn` closes its handle
     ++self->tcp_accepted;
     if (self->tcp_close_at_once) return;  // likewise: the client sees the connection closed
+    conn->state->stalled = self->tcp_accepted <= self->tcp_stall_first;
     uv_read_start(stream, onAlloc, onTcpRead);
     self->conns_.push_back(std::move(conn));
   }
@@ -205,7 +211,8 @@ class FakeServer {
       offset += 2 + length;
       r.tcp = true;
       self->received.push_back(r);
-      if (st.shut || !self->tcp_script_) continue;
+      if (st.stalled) ++self->tcp_stalled_queries;
+      if (st.shut || st.stalled || !self->tcp_script_) continue;
       if (self->tcp_hold_until == 0) {
         self->answer(conn, r);
         continue;
@@ -869,6 +876,80 @@ TEST_F(ResolverClientTest, QueuedTcpQueriesTimeOutWhenTheConnectionNeverFrees) {
   EXPECT_LE(client.stats().tcp_queries, 3u);
   EXPECT_LE(client.stats().tcp_connections_opened, 3u);
   EXPECT_EQ(client.pending(), 0u);
+}
+
+// Issue 11: one connection the server accepts and never answers on made every query that shared
+// it time out. Queries on it move to another connection once it stalls (tcp_stall_ms), within
+// their own TCP deadline, and it takes no new query.
+TEST_F(ResolverClientTest, QueriesOnAStalledConnectionMoveToAnotherWithinTheirDeadline) {
+  FakeServer server(loop_.get(), truncatedOverUdp, txtOfName);
+  server.tcp_stall_first = 1;
+  ClientOptions options = fastOptions();
+  options.tcp_timeout_ms = 2000;
+  options.tcp_stall_ms = 300;
+  ResolverClient client(loop_.get(), {server.address()}, options);
+  std::vector<Outcome> got;
+  askMany(client, 40, got);
+  ASSERT_TRUE(runUntil(loop_.get(), [&] { return got.size() == 40; }));
+  expectOwnAnswers(got);  // every one answered: none timed out
+  EXPECT_GT(server.tcp_stalled_queries, 0u) << "no query went to the stalled connection: the test proves nothing";
+  EXPECT_EQ(client.stats().tcp_stalls, 1u);
+  // Each moved query was sent twice over TCP; the others once.
+  EXPECT_EQ(client.stats().tcp_queries, 40u + server.tcp_stalled_queries);
+  for (const Outcome& o : got) {
+    EXPECT_LE(o.result.attempts, 3u) << o.asked;
+    EXPECT_LT(o.result.elapsed_ms, 2000u) << o.asked;  // within its deadline (not a timing claim: a bound)
+  }
+}
+
+TEST_F(ResolverClientTest, AStalledConnectionTakesNoNewQuery) {
+  FakeServer server(loop_.get(), truncatedOverUdp, txtOfName);
+  server.tcp_stall_first = 1;
+  ClientOptions options = fastOptions();
+  options.tcp_timeout_ms = 3000;
+  options.tcp_stall_ms = 300;
+  options.tcp_connections_per_resolver = 1;  // the stalled connection holds the only slot
+  ResolverClient client(loop_.get(), {server.address()}, options);
+  std::vector<Outcome> got;
+  askMany(client, 3, got);
+  ASSERT_TRUE(runUntil(loop_.get(), [&] { return got.size() == 3; }));
+  expectOwnAnswers(got);
+  EXPECT_EQ(server.tcp_stalled_queries, 3u);
+  EXPECT_EQ(server.tcp_accepted, 2u);  // the stalled one, then its replacement
+  EXPECT_EQ(client.stats().tcp_stalls, 1u);
+  // A later query goes to the working connection, never to the stalled one.
+  calls_ = 0;
+  const QueryResult r = ask(client, kTxtQuestion);
+  EXPECT_EQ(r.outcome, QueryOutcome::Answered) << r.error;
+  EXPECT_EQ(server.tcp_stalled_queries, 3u);
+  EXPECT_EQ(server.tcp_accepted, 2u);
+}
+
+TEST_F(ResolverClientTest, LivenessCountersTellASilentResolverFromOneThatAnswers) {
+  FakeServer silent(loop_.get(), [](const Received&, unsigned) { return std::vector<Bytes>{}; });
+  FakeServer refusing(loop_.get(), [](const Received& r, unsigned) {
+    Bytes reply = makeResponse(r.id, r.qname, LDNS_RR_TYPE_A, {});
+    reply[3] = static_cast<uint8_t>((reply[3] & 0xf0) | 5);  // REFUSED: an answer all the same
+    return std::vector<Bytes>{reply};
+  });
+  {
+    ResolverClient client(loop_.get(), {silent.address()}, fastOptions());
+    const QueryResult r = ask(client);
+    EXPECT_EQ(r.outcome, QueryOutcome::Timeout);
+    EXPECT_EQ(client.stats().responses, 0u);
+    EXPECT_EQ(client.stats().udp_timeouts, 3u);
+    EXPECT_EQ(client.stats().most_timeouts_in_a_query, 3u);
+    EXPECT_EQ(client.stats().resolvers_timed_out, 1u);
+  }
+  {
+    calls_ = 0;
+    ResolverClient client(loop_.get(), {refusing.address()}, fastOptions());
+    const QueryResult r = ask(client);
+    EXPECT_EQ(r.rcode, "REFUSED");
+    EXPECT_EQ(client.stats().responses, 1u);
+    EXPECT_EQ(client.stats().udp_timeouts, 0u);
+    EXPECT_EQ(client.stats().resolvers_timed_out, 0u);
+  }
 }
 
 }  // namespace

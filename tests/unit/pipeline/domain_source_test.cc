@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "scanner/loop/loop.h"
+#include "tests/unit/inputs/list_files.h"
 
 namespace danescan::scanner::pipeline {
 namespace {
@@ -157,6 +158,56 @@ TEST(DomainFeed, CloseDoesNotWaitForABlockedRead) {
   writer.join();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the reader reads EOF and ends
   ::close(fds[0]);
+}
+
+// Issue 11: the total for the progress line is counted on the reader thread, with the stream's
+// filters (a gzip CSV list with a header, bad lines and duplicates here), while the scan has
+// taken nothing yet: the reader counts in the time it waits for room.
+TEST(DomainFeed, CountsTheNamesOfAFileListOnTheReaderThread) {
+  inputs::testing::ListFiles files;
+  std::string csv = "rank,domain\n";
+  for (int i = 1; i <= 3000; ++i) csv += std::to_string(i) + ",name" + std::to_string(i) + ".test\n";
+  csv += "3001,name7.test\n3002,not a name\n";  // a duplicate and an invalid line
+  const std::string path = files.writeGzip("list.csv.gz", csv);
+  loop::Loop loop;
+  inputs::StreamOptions options;
+  options.sources = {path};
+  options.on_error = [](const inputs::ListError&) {};
+  DomainFeed feed(loop.get(), options, 64);
+  // Nothing taken: a bounded wait for the reader (a hang fails, a slow machine not).
+  for (int i = 0; i < 2000 && !feed.total(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(feed.total());
+  EXPECT_EQ(*feed.total(), 3000u);
+  EXPECT_LT(feed.stats().lines, 3000u);  // the list itself was read only 64 names ahead
+  Consumer consumer(feed);
+  consumer.drain();
+  loop.run();
+  ASSERT_TRUE(consumer.ended);
+  EXPECT_EQ(consumer.names.size(), 3000u);
+}
+
+TEST(DomainFeed, NoTotalForStandardInput) {
+  loop::Loop loop;
+  inputs::StreamOptions options;
+  options.sources = {"-"};
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const int saved = dup(STDIN_FILENO);
+  dup2(fds[0], STDIN_FILENO);
+  ::close(fds[0]);
+  ASSERT_EQ(write(fds[1], "a.test\nb.test\n", 14), 14);
+  ::close(fds[1]);
+  {
+    DomainFeed feed(loop.get(), options, 64);
+    Consumer consumer(feed);
+    consumer.drain();
+    loop.run();
+    EXPECT_TRUE(consumer.ended);
+    EXPECT_EQ(consumer.names.size(), 2u);
+    EXPECT_FALSE(feed.total());
+  }
+  dup2(saved, STDIN_FILENO);
+  ::close(saved);
 }
 
 }  // namespace
