@@ -17,6 +17,7 @@ namespace danescan::report {
 [[nodiscard]] Section headlineSection(const Source& source);
 [[nodiscard]] Section findingsSection(const Source& source);
 [[nodiscard]] Section cnameSection(const Source& source);
+[[nodiscard]] Section deliverySection(const Source& source);  // sections_delivery.cc
 [[nodiscard]] Section tlsaSection(const Source& source);
 [[nodiscard]] Section certificatesSection(const Source& source);
 [[nodiscard]] Section dnsSection(const Source& source);
