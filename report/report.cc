@@ -33,6 +33,7 @@ bool build(const Options& options, Report& report, std::string& error) {
     report.sections.push_back(findingsSection(*source));
     report.sections.push_back(causesSection(*source));
     report.sections.push_back(cnameSection(*source));
+    report.sections.push_back(deliverySection(*source));
     report.sections.push_back(tlsaSection(*source));
     report.sections.push_back(certificatesSection(*source));
     report.sections.push_back(dnsSection(*source));

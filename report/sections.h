@@ -18,6 +18,7 @@ namespace danescan::report {
 [[nodiscard]] Section findingsSection(const Source& source);
 [[nodiscard]] Section causesSection(const Source& source);  // "Why hosts fail" (sections_causes.cc)
 [[nodiscard]] Section cnameSection(const Source& source);
+[[nodiscard]] Section deliverySection(const Source& source);  // sections_delivery.cc
 [[nodiscard]] Section tlsaSection(const Source& source);
 [[nodiscard]] Section certificatesSection(const Source& source);
 [[nodiscard]] Section dnsSection(const Source& source);

@@ -35,6 +35,8 @@ CREATE TABLE domains (
   mx_secure     INTEGER NOT NULL,
   implicit_mx   INTEGER NOT NULL,
   finished_at   TEXT NOT NULL,
+  delivery_rfc7672 TEXT,
+  delivery_postfix TEXT,
   UNIQUE (run_id, name)
 );
 CREATE TABLE hosts (

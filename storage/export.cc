@@ -49,6 +49,18 @@ void csvField(std::string& line, std::string_view field) {
   line.push_back('"');
 }
 
+// The contract's delivery object, null for no-mail.
+void deliveryObject(json::Writer& w, const std::optional<DeliveryRecord>& delivery) {
+  if (!delivery) {
+    w.null();
+    return;
+  }
+  w.beginObject();
+  w.key("rfc7672").value(delivery->rfc7672);
+  w.key("postfix").value(delivery->postfix);
+  w.endObject();
+}
+
 }  // namespace
 
 std::string domainJson(const DomainRecord& d) {
@@ -96,6 +108,8 @@ std::string domainJson(const DomainRecord& d) {
   w.endArray();
   w.key("findings");
   stringArray(w, d.findings);
+  w.key("delivery");
+  deliveryObject(w, d.delivery);
   w.endObject();
   return out;
 }

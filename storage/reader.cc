@@ -52,6 +52,12 @@ QueryRecord readQuery(const Statement& s) {
   return q;
 }
 
+// The delivery object from its two columns (both NULL: no-mail, the contract's null).
+std::optional<DeliveryRecord> readDelivery(const Statement& row, int column) {
+  if (row.isNull(column) || row.isNull(column + 1)) return std::nullopt;
+  return DeliveryRecord{row.text(column), row.text(column + 1)};
+}
+
 }  // namespace
 
 class Reader::Impl {
@@ -59,7 +65,8 @@ class Reader::Impl {
   explicit Impl(DbPtr db)
       : db_(std::move(db)),
         domains_(db_.get(),
-                 "SELECT id, name, source, line, verdict, mx_rcode, mx_secure, implicit_mx FROM domains "
+                 "SELECT id, name, source, line, verdict, mx_rcode, mx_secure, implicit_mx, delivery_rfc7672, "
+                 "delivery_postfix FROM domains "
                  "WHERE run_id = ? ORDER BY name"),
         rows_(db_.get(),
               "SELECT d.name, d.verdict, d.mx_rcode, d.mx_secure, d.implicit_mx, "
@@ -104,6 +111,7 @@ class Reader::Impl {
       d.mx_rcode = domains_.text(5);
       d.mx_secure = domains_.int64(6) != 0;
       d.implicit_mx = domains_.int64(7) != 0;
+      d.delivery = readDelivery(domains_, 8);
       d.mx.clear();
       mx_.bind(1, id);
       while (mx_.step()) {

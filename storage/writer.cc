@@ -16,6 +16,16 @@
 namespace danescan::storage {
 namespace {
 
+// domains.delivery_rfc7672 / delivery_postfix at `index` and `index + 1`: both NULL for a
+// no-mail domain (the contract's delivery null).
+void bindDelivery(Statement& statement, int index, const std::optional<DeliveryRecord>& delivery) {
+  if (delivery) {
+    statement.bind(index, delivery->rfc7672).bind(index + 1, delivery->postfix);
+  } else {
+    statement.bindNull(index).bindNull(index + 1);
+  }
+}
+
 // FNV-1a 64 over a length-prefixed serialisation of everything a host record says except its
 // preference (which belongs to the MX link) and its queries (the evidence of the first
 // observation is kept; a cached result handed to many domains repeats it). Two domains that saw
@@ -120,7 +130,8 @@ class Writer::Store {
       : db_(std::move(db)),
         insert_domain_(db_.get(),
                        "INSERT INTO domains(run_id, name, source, line, verdict, mx_rcode, mx_secure, implicit_mx, "
-                       "finished_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id, name) DO NOTHING"),
+                       "finished_at, delivery_rfc7672, delivery_postfix) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                       "ON CONFLICT(run_id, name) DO NOTHING"),
         find_host_(db_.get(), "SELECT id FROM hosts WHERE run_id = ? AND name = ? AND fingerprint = ?"),
         insert_host_(db_.get(),
                      "INSERT INTO hosts(run_id, name, fingerprint, addr_rcode, addr_secure, cname_rcode, "
@@ -180,8 +191,9 @@ class Writer::Store {
         .bind(6, d.mx_rcode)
         .bind(7, int64_t{d.mx_secure})
         .bind(8, int64_t{d.implicit_mx})
-        .bind(9, utcTime(finished))
-        .run();
+        .bind(9, utcTime(finished));
+    bindDelivery(insert_domain_, 10, d.delivery);
+    insert_domain_.run();
     if (sqlite3_changes(db()) == 0) return false;
     const int64_t domain_id = sqlite3_last_insert_rowid(db());
 

@@ -1,5 +1,6 @@
 #include "scanner/pipeline/domain_lookup.h"
 
+#include "scanner/pipeline/delivery.h"
 #include "scanner/pipeline/host_name.h"
 #include "scanner/pipeline/verdict.h"
 
@@ -142,6 +143,11 @@ storage::DomainRecord DomainLookup::takeRecord() {
     record_.findings.insert(record_.findings.end(), h.host_findings.begin(), h.host_findings.end());
   }
   record_.verdict = std::string(toString(domainVerdict(facts)));
+  std::vector<DeliveryHost> delivery_hosts;
+  for (const storage::HostRecord& h : hosts_) delivery_hosts.push_back(deliveryHost(h));
+  if (const auto delivery = domainDelivery(facts.mx, delivery_hosts); delivery && record_.verdict != toString(Verdict::NoMail)) {
+    record_.delivery = storage::DeliveryRecord{std::string(toString(delivery->rfc7672)), std::string(toString(delivery->postfix))};
+  }
   std::sort(record_.findings.begin(), record_.findings.end());
   record_.findings.erase(std::unique(record_.findings.begin(), record_.findings.end()), record_.findings.end());
   record_.mx = std::move(hosts_);

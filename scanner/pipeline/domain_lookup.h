@@ -2,7 +2,7 @@
 // (RFC 5321 section 5.1, RFC 7505, RFC 7672 section 2.2.1), then the host objects, which the
 // driver looks up with HostLookup (or takes from its cache) and hands back with addHost(); then
 // the DomainRecord: hosts in preference order (ties by name), findings sorted and unique, the
-// verdict from domainVerdict().
+// verdict from domainVerdict(), the delivery object from domainDelivery() (delivery.h).
 //
 // MX rules: NXDOMAIN -> no-mail; a null MX ("0 .", the only record) -> no-mail with mx [];
 // NOERROR without MX records -> implicit MX (the domain itself, preference 0; no-mail when that

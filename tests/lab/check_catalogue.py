@@ -15,7 +15,8 @@ Checks, with a message naming the file for each problem:
   certificates name their host unless dane-ee-name-mismatch-only is expected;
 - across all scenarios and modes, every domain verdict, host state and finding code of the
   contract (parsed from shared/contract/export-jsonl.md, so a new code shows up as missing)
-  appears at least once. Prints that coverage table.
+  appears at least once, and so does every `delivery` value under each sender policy, and a
+  scenario where the two policies disagree. Prints that coverage table.
 Paths default to <repo>/../shared/...; the environment variables DANESCAN_CHECK_EXPORT and
 DANESCAN_EXPORT_CONTRACT override them, and the options override those. Exit 1 on any problem.
 """
@@ -44,6 +45,9 @@ BEHAVIOUR_PROBE = {
     "long-ehlo": (True, False, False), "starttls-reject": (True, True, False),
     "garbage-ehlo": (True, False, False),
 }
+# The contract's delivery values and sender policies (export-jsonl.md, "Delivery").
+DELIVERY_VALUES = ("deliver", "fallback", "defer", "unknown")
+POLICIES = ("rfc7672", "postfix")
 PLACEHOLDER = re.compile(r"\{cert:([^}:]*):([^}:]*):([^}:]*)\}")
 ANY_PLACEHOLDER = re.compile(r"\{cert:[^}]*\}?")
 LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
@@ -172,8 +176,8 @@ def check_world(world, where, problems):
     for address, s in smtp.items():
         sw = f"{where}: smtp {address}"
         m = re.match(r"^127\.25\.0\.(\d+)$", address)
-        if not m or not 10 <= int(m.group(1)) <= 254:
-            problems.add(sw, "lab SMTP addresses are 127.25.0.10 to 127.25.0.254")
+        if address != "::1" and (not m or not 10 <= int(m.group(1)) <= 254):
+            problems.add(sw, "lab SMTP addresses are 127.25.0.10 to 127.25.0.254, and ::1")
         if s.get("behaviour") not in BEHAVIOUR_PROBE:
             problems.add(sw, f"behaviour must be one of {sorted(BEHAVIOUR_PROBE)}")
         chain = s.get("chain")
@@ -286,6 +290,22 @@ def check_expect(d, where, contract, certs, smtp, problems):
                                          "add the names in world.json, or expect dane-ee-name-mismatch-only")
     if "dane-ee-name-mismatch-only" in findings and not mismatch_seen:
         problems.add(where, "dane-ee-name-mismatch-only expected, but every passing DANE-EE certificate names its host")
+    check_delivery(d, where, problems)
+
+
+def check_delivery(d, where, problems):
+    """delivery: null exactly for no-mail, else one contract value per sender policy."""
+    delivery = d.get("delivery", "missing")
+    if delivery == "missing":
+        problems.add(where, "no delivery (export-jsonl.md, 'Delivery')")
+    elif delivery is None:
+        if d.get("verdict") != "no-mail":
+            problems.add(where, f"delivery null for a {d.get('verdict')!r} domain")
+    elif d.get("verdict") == "no-mail":
+        problems.add(where, "delivery must be null for a no-mail domain")
+    elif not isinstance(delivery, dict) or set(delivery) != set(POLICIES) \
+            or any(delivery[k] not in DELIVERY_VALUES for k in POLICIES):
+        problems.add(where, f"delivery {delivery!r}: one of {DELIVERY_VALUES} for each of {POLICIES}")
 
 
 def run_checker(checker, objects_by_mode, problems):
@@ -339,6 +359,10 @@ def main():
 
     by_mode = {m: [] for m in MODES}
     coverage = {kind: {v: [] for v in contract[kind]} for kind in ("verdict", "host state", "finding")}
+    for policy in POLICIES:
+        coverage[f"delivery {policy}"] = {v: [] for v in DELIVERY_VALUES}
+    coverage["delivery disagreement"] = {"rfc7672 != postfix": []}
+    contract.update({kind: list(values) for kind, values in coverage.items() if kind.startswith("delivery")})
     files = sorted((a.catalogue / "scenarios").glob("*.json"))
     if not files:
         problems.add("scenarios", "no scenario files")
@@ -379,12 +403,18 @@ def main():
                                  ("host state", [h.get("dane") for h in d.get("mx") or [] if isinstance(h, dict)])):
                 for v in dict.fromkeys(values):
                     coverage[kind].setdefault(v, []).append(tag)
+            delivery = d.get("delivery")
+            if isinstance(delivery, dict):
+                for policy in POLICIES:
+                    coverage[f"delivery {policy}"].setdefault(delivery.get(policy), []).append(tag)
+                if delivery.get("rfc7672") != delivery.get("postfix"):
+                    coverage["delivery disagreement"]["rfc7672 != postfix"].append(tag)
     run_checker(a.check_export, by_mode, problems)
 
     print(f"catalogue: {len(files)} scenarios, "
           + ", ".join(f"{len(v)} {m}" for m, v in by_mode.items()) + " expectations")
     for kind, table in coverage.items():
-        print(f"\n{kind}s:")
+        print(f"\n{kind}{'' if kind.startswith('delivery') else 's'}:")
         for value, where in table.items():
             mark = "" if value in contract[kind] else "  (not in the contract)"
             shown = ", ".join(where[:3]) + (f", +{len(where) - 3}" if len(where) > 3 else "")

@@ -12,7 +12,8 @@ Which expectation a scenario is held to:
 - in no-probe mode otherwise: its default expectation, seen by a scan that makes no probe
   (derive_no_probe below: DNS fields as they are; hosts that would be probed are `unprobed`,
   or `unreachable` when they have no address at all; no probes; no TLS findings; the verdict
-  follows the contract's precedence from those states);
+  follows the contract's precedence from those states, the delivery the rules of
+  tests/lab/README.md "Delivery" (delivery_of below));
 - in strict mode otherwise: not compared (strict expectations exist where they matter);
 - --dns-only compares only the DNS fields (for default-mode scans until TLS probes exist).
 `findings` and `tlsa` compare as sets; hosts in order; probes in order. Matchers: any_of, nonnull.
@@ -65,6 +66,64 @@ def verdict_of(d):
     return "dnssec-no-tlsa"
 
 
+POSTFIX_ADDRESS_LIMIT = 5  # smtp_mx_address_limit
+
+
+def _walk(groups, budget):
+    """groups: per preference, the items ('accept', 'reject', 'unknown') a sender may try."""
+    maybe = False
+    for i, items in enumerate(groups):
+        tried = min(len(items), budget)
+        budget -= tried
+        accepting, unknown = items.count("accept"), items.count("unknown")
+        if tried and accepting > len(items) - tried:
+            group = "accept"
+        elif tried and accepting + unknown:
+            group = "maybe"
+        else:
+            group = "reject"
+        if i == 0 and group != "reject":
+            return "deliver" if group == "accept" else "unknown"
+        if i > 0 and group == "accept":
+            return "fallback"  # whatever an earlier backup group did: fallback too
+        maybe = maybe or group == "maybe"
+    return "unknown" if maybe else "defer"
+
+
+def _postfix_address(h, probe):
+    if h["cname_chain"] and not h["addr_secure"] and h["cname_rcode"] not in (None, "NOERROR"):
+        return "reject"  # Postfix's explicit CNAME query failed: TLSA lookup error
+    state = h["dane"]
+    if state in ("insecure", "no-tlsa"):
+        return "accept"
+    if state == "unusable-tlsa":
+        return "reject" if probe and not (probe["connected"] and probe["tls_ok"]) else "accept"
+    if state == "lookup-error":
+        return "unknown" if h["addr_rcode"] not in ("NOERROR", "NXDOMAIN") else "reject"
+    if state == "unprobed" or probe is None:
+        return "unknown"
+    return "accept" if probe["connected"] and probe["dane"] == "pass" else "reject"
+
+
+def delivery_of(d):
+    """The contract's delivery object from a domain object (tests/lab/README.md 'Delivery')."""
+    if d["verdict"] == "no-mail":
+        return None
+    if d["verdict"] == "dns-error":
+        return {"rfc7672": "defer", "postfix": "defer"}
+    rfc, postfix = {}, {}
+    for h in d["mx"]:
+        state = h["dane"]
+        rfc.setdefault(h["preference"], []).append(
+            "reject" if state in ("fail", "lookup-error", "unreachable") or not h["addresses"]
+            else "unknown" if state == "unprobed" else "accept")
+        probes = {p["address"]: p for p in h["probes"]}
+        postfix.setdefault(h["preference"], []).extend(
+            _postfix_address(h, probes.get(a)) for a in h["addresses"])
+    return {"rfc7672": _walk([rfc[k] for k in sorted(rfc)], float("inf")),
+            "postfix": _walk([postfix[k] for k in sorted(postfix)], POSTFIX_ADDRESS_LIMIT)}
+
+
 def derive_no_probe(expected):
     d = copy.deepcopy(expected)
     for h in d["mx"]:
@@ -74,6 +133,8 @@ def derive_no_probe(expected):
     d["findings"] = sorted(set(d["findings"]) - TLS_FINDINGS)
     if d["verdict"] != "dns-error":
         d["verdict"] = verdict_of(d)
+    if "delivery" in d:
+        d["delivery"] = delivery_of(d)
     return d
 
 

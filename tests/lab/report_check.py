@@ -185,6 +185,15 @@ def expected_figures(domains):
     for (u, s, m), count in params.items():
         f["tlsa_parameters", f"{u} {s} {m}", "records"] = count
     f["tls_probes", "probes"] = sum(len(h["probes"]) for h in rows.values())
+    # Who would defer: the catalogue's delivery objects (hand-derived), per policy and value.
+    with_delivery = [d for d in domains if d.get("delivery")]
+    for policy in ("rfc7672", "postfix"):
+        for value in ("deliver", "fallback", "defer", "unknown"):
+            f["delivery", (policy, value)] = sum(d["delivery"][policy] == value for d in with_delivery)
+    f["delivery_deferred", "domains"] = sorted(d["domain"] for d in with_delivery
+                                               if "defer" in d["delivery"].values())
+    f["delivery_disagree", "domains"] = sorted(d["domain"] for d in with_delivery
+                                               if d["delivery"]["rfc7672"] != d["delivery"]["postfix"])
     return f
 
 
@@ -221,6 +230,11 @@ def main():
             check(f"tlsa_parameters {key[1]}", value, next((r["records"] for r in tables["tlsa_parameters"]["rows"]
                                                             if f"{r['usage']} {r['selector']} {r['mtype']}" == key[1]),
                                                            None))
+        elif key[0] == "delivery":
+            check(f"delivery {key[1]}", value, next((r["domains"] for r in tables["delivery"]["rows"]
+                                                     if (r["sender"], r["delivery"]) == key[1]), None))
+        elif key[0] in ("delivery_deferred", "delivery_disagree"):
+            check(f"{key[0]} domains", value, [r["domain"] for r in tables[key[0]]["rows"]])
         elif key[0] == "tls_probes":
             check("tls_probes probes", value, cell("tls_probes", "probes", "count"))
         else:

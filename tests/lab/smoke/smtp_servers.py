@@ -87,7 +87,7 @@ def check_starttls(address, spec):
     certs = RUN / "certs"
     leaf = json.loads(WORLD.read_text())["certs"][spec["chain"][0]]
     servername = (leaf.get("names") or ["lab.test"])[0]
-    p = subprocess.run(["openssl", "s_client", "-starttls", "smtp", "-connect", f"{address}:{PORT}",
+    p = subprocess.run(["openssl", "s_client", "-starttls", "smtp", "-connect", f"[{address}]:{PORT}" if ":" in address else f"{address}:{PORT}",
                         "-servername", servername, "-showcerts"],
                        input="QUIT\n", capture_output=True, text=True, timeout=TIMEOUT)
     shown = re.findall(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", p.stdout, re.S)

@@ -107,7 +107,7 @@ chains, digests = {}, {}
 
 def presented_chain(address, servername):
     if address not in chains:
-        p = run(["openssl", "s_client", "-starttls", "smtp", "-connect", f"{address}:25",
+        p = run(["openssl", "s_client", "-starttls", "smtp", "-connect", f"[{address}]:25" if ":" in address else f"{address}:25",
                  "-servername", servername, "-showcerts"], b"QUIT\n")
         chains[address] = PEM.findall(p.stdout.decode("ascii", "replace"))
     return chains[address]
@@ -169,6 +169,9 @@ for zone, spec, scenario in zones():
         a = query(host, "A", cd=cd)
         addresses = [rd.address for rrset in a.answer if rrset.rdtype == dns.rdatatype.A
                      for rd in rrset]
+        aaaa = query(host, "AAAA", cd=cd)  # the IPv6 host (ipv6-mx.test, [::1]:25)
+        addresses += [rd.address for rrset in aaaa.answer if rrset.rdtype == dns.rdatatype.AAAA
+                      for rd in rrset]
         if not addresses:
             print(f"skip {host}: no address ({describe(a)})")
         for address in addresses:

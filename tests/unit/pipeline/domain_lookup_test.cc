@@ -55,6 +55,28 @@ TEST(DomainLookup, NullMxIsNoMailWithoutHostsOrFinding) {
   EXPECT_EQ(s.asked().size(), 1u);
 }
 
+// The delivery object comes with the record: null for no-mail; for two hosts of different
+// preference whose DANE host is unprobed (no probes in these tests) and whose backup is
+// insecure, the unprobed most-preferred host decides: unknown under both policies.
+TEST(DomainLookup, DeliveryIsFilledAndNullForNoMail) {
+  Script nx;
+  nx.rr("nxdomain.test", MX, "NXDOMAIN", true);
+  EXPECT_FALSE(runDomain("nxdomain.test", nx).delivery);
+  Script s;
+  s.rr("two.test", MX, "NOERROR", true, {"two.test. 3600 IN MX 10 mx.two.test.", "two.test. 3600 IN MX 20 backup.two.test."});
+  secureDaneHost(s, "mx.two.test", "192.0.2.1");
+  insecureHost(s, "backup.two.test", "192.0.2.2");
+  const auto d = runDomain("two.test", s);
+  ASSERT_EQ(d.mx.size(), 2u);
+  EXPECT_EQ(d.mx[0].dane, "unprobed");
+  ASSERT_TRUE(d.delivery);
+  EXPECT_EQ(*d.delivery, (storage::DeliveryRecord{"unknown", "unknown"}));
+  Script b;
+  b.rr("backup.test", MX, "NOERROR", true, {"backup.test. 3600 IN MX 10 mx.backup.test."});
+  insecureHost(b, "mx.backup.test", "192.0.2.3");
+  EXPECT_EQ(runDomain("backup.test", b).delivery, (storage::DeliveryRecord{"deliver", "deliver"}));
+}
+
 TEST(DomainLookup, RootBesideOtherExchangesIsAnInvalidName) {
   Script s;
   s.rr("r.test", MX, "NOERROR", true, {"r.test. 3600 IN MX 0 .", "r.test. 3600 IN MX 10 mx.r.test."});

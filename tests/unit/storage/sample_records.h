@@ -103,6 +103,7 @@ inline std::vector<DomainRecord> sampleRecords() {
                  query("tlsa-other", "_25._tcp.mx.alias.example", 52, "NXDOMAIN", true)};
     d.mx = {h};
     d.findings = {"mx-is-cname", "single-tlsa-record", "tlsa-canonical-only"};
+    d.delivery = DeliveryRecord{"unknown", "unknown"};
     all.push_back(d);
   }
   {  // The MX lookup failed: SERVFAIL with EDE codes, then the CD=1 repeat timed out.
@@ -118,6 +119,7 @@ inline std::vector<DomainRecord> sampleRecords() {
     cd.error = "no answer after 3 attempts";
     d.queries.push_back(cd);
     d.findings = {"mx-servfail"};
+    d.delivery = DeliveryRecord{"defer", "defer"};
     all.push_back(d);
   }
   {  // A secure DANE host with two TLSA records, both addresses probed and matched.
@@ -166,6 +168,7 @@ inline std::vector<DomainRecord> sampleRecords() {
                  query("tlsa", "_25._tcp.mx.dane.example", 52, "NOERROR", true)};
     h.queries[1].tcp = true;
     d.mx = {h};
+    d.delivery = DeliveryRecord{"deliver", "deliver"};
     all.push_back(d);
   }
   {  // No mail: NXDOMAIN.
@@ -177,6 +180,7 @@ inline std::vector<DomainRecord> sampleRecords() {
     DomainRecord d = domain("shared1.example", "insecure", "NOERROR", false);
     d.line = 5;
     d.mx = {sharedInsecureHost()};
+    d.delivery = DeliveryRecord{"deliver", "deliver"};
     all.push_back(d);
     DomainRecord e = domain("shared2.example", "insecure", "NOERROR", true);
     e.line = 6;
@@ -188,6 +192,7 @@ inline std::vector<DomainRecord> sampleRecords() {
     backup.preference = 20;
     e.mx = {first, backup};  // a tie, by name
     e.implicit_mx = false;
+    e.delivery = DeliveryRecord{"deliver", "deliver"};
     all.push_back(e);
   }
   {  // Hostile text from the network: quotes, control characters, ill-formed UTF-8.
@@ -219,6 +224,7 @@ inline std::vector<DomainRecord> sampleRecords() {
     d.implicit_mx = true;
     d.mx = {h};
     d.findings = {"tls-handshake-failure"};
+    d.delivery = DeliveryRecord{"defer", "defer"};
     all.push_back(d);
   }
   return all;
@@ -227,12 +233,12 @@ inline std::vector<DomainRecord> sampleRecords() {
 // The export's lines, written by hand from the contract for the records above.
 inline std::vector<std::string> expectedJsonl() {
   return {
-      R"({"domain":"alias.example","verdict":"dane-unprobed","mx_rcode":"NOERROR","mx_secure":true,"implicit_mx":false,"mx":[{"host":"mx.alias.example","preference":5,"cname_chain":["mx.provider.example"],"addr_rcode":"NOERROR","addr_secure":true,"cname_rcode":"NOERROR","addresses":["192.0.2.20"],"tlsa_base":"mx.provider.example","tlsa_rcode":"NOERROR","tlsa":["3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],"dane":"unprobed","probes":[]}],"findings":["mx-is-cname","single-tlsa-record","tlsa-canonical-only"]})",
-      R"({"domain":"broken.example","verdict":"dns-error","mx_rcode":"SERVFAIL","mx_secure":false,"implicit_mx":false,"mx":[],"findings":["mx-servfail"]})",
-      R"({"domain":"dane.example","verdict":"dane-ok","mx_rcode":"NOERROR","mx_secure":true,"implicit_mx":false,"mx":[{"host":"mx.dane.example","preference":10,"cname_chain":[],"addr_rcode":"NOERROR","addr_secure":true,"cname_rcode":null,"addresses":["192.0.2.1","2001:db8::1"],"tlsa_base":"mx.dane.example","tlsa_rcode":"NOERROR","tlsa":["3 1 1 aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899","2 0 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"],"dane":"pass","probes":[{"address":"192.0.2.1","connected":true,"starttls":true,"tls_ok":true,"dane":"pass","matched":"3 1 1 aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899","error":null},{"address":"2001:db8::1","connected":true,"starttls":true,"tls_ok":true,"dane":"pass","matched":"3 1 1 aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899","error":null}]}],"findings":[]})",
-      R"({"domain":"gone.example","verdict":"no-mail","mx_rcode":"NXDOMAIN","mx_secure":true,"implicit_mx":false,"mx":[],"findings":[]})",
-      R"({"domain":"shared1.example","verdict":"insecure","mx_rcode":"NOERROR","mx_secure":false,"implicit_mx":false,"mx":[{"host":"mx.shared-provider.example","preference":10,"cname_chain":[],"addr_rcode":"NOERROR","addr_secure":false,"cname_rcode":null,"addresses":["198.51.100.7"],"tlsa_base":null,"tlsa_rcode":null,"tlsa":[],"dane":"insecure","probes":[]}],"findings":[]})",
-      R"({"domain":"shared2.example","verdict":"insecure","mx_rcode":"NOERROR","mx_secure":true,"implicit_mx":false,"mx":[{"host":"mx.shared-provider.example","preference":20,"cname_chain":[],"addr_rcode":"NOERROR","addr_secure":false,"cname_rcode":null,"addresses":["198.51.100.7"],"tlsa_base":null,"tlsa_rcode":null,"tlsa":[],"dane":"insecure","probes":[]},{"host":"mx2.shared-provider.example","preference":20,"cname_chain":[],"addr_rcode":"NOERROR","addr_secure":false,"cname_rcode":null,"addresses":["198.51.100.8"],"tlsa_base":null,"tlsa_rcode":null,"tlsa":[],"dane":"insecure","probes":[]}],"findings":[]})",
+      R"({"domain":"alias.example","verdict":"dane-unprobed","mx_rcode":"NOERROR","mx_secure":true,"implicit_mx":false,"mx":[{"host":"mx.alias.example","preference":5,"cname_chain":["mx.provider.example"],"addr_rcode":"NOERROR","addr_secure":true,"cname_rcode":"NOERROR","addresses":["192.0.2.20"],"tlsa_base":"mx.provider.example","tlsa_rcode":"NOERROR","tlsa":["3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],"dane":"unprobed","probes":[]}],"findings":["mx-is-cname","single-tlsa-record","tlsa-canonical-only"],"delivery":{"rfc7672":"unknown","postfix":"unknown"}})",
+      R"({"domain":"broken.example","verdict":"dns-error","mx_rcode":"SERVFAIL","mx_secure":false,"implicit_mx":false,"mx":[],"findings":["mx-servfail"],"delivery":{"rfc7672":"defer","postfix":"defer"}})",
+      R"({"domain":"dane.example","verdict":"dane-ok","mx_rcode":"NOERROR","mx_secure":true,"implicit_mx":false,"mx":[{"host":"mx.dane.example","preference":10,"cname_chain":[],"addr_rcode":"NOERROR","addr_secure":true,"cname_rcode":null,"addresses":["192.0.2.1","2001:db8::1"],"tlsa_base":"mx.dane.example","tlsa_rcode":"NOERROR","tlsa":["3 1 1 aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899","2 0 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"],"dane":"pass","probes":[{"address":"192.0.2.1","connected":true,"starttls":true,"tls_ok":true,"dane":"pass","matched":"3 1 1 aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899","error":null},{"address":"2001:db8::1","connected":true,"starttls":true,"tls_ok":true,"dane":"pass","matched":"3 1 1 aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899","error":null}]}],"findings":[],"delivery":{"rfc7672":"deliver","postfix":"deliver"}})",
+      R"({"domain":"gone.example","verdict":"no-mail","mx_rcode":"NXDOMAIN","mx_secure":true,"implicit_mx":false,"mx":[],"findings":[],"delivery":null})",
+      R"({"domain":"shared1.example","verdict":"insecure","mx_rcode":"NOERROR","mx_secure":false,"implicit_mx":false,"mx":[{"host":"mx.shared-provider.example","preference":10,"cname_chain":[],"addr_rcode":"NOERROR","addr_secure":false,"cname_rcode":null,"addresses":["198.51.100.7"],"tlsa_base":null,"tlsa_rcode":null,"tlsa":[],"dane":"insecure","probes":[]}],"findings":[],"delivery":{"rfc7672":"deliver","postfix":"deliver"}})",
+      R"({"domain":"shared2.example","verdict":"insecure","mx_rcode":"NOERROR","mx_secure":true,"implicit_mx":false,"mx":[{"host":"mx.shared-provider.example","preference":20,"cname_chain":[],"addr_rcode":"NOERROR","addr_secure":false,"cname_rcode":null,"addresses":["198.51.100.7"],"tlsa_base":null,"tlsa_rcode":null,"tlsa":[],"dane":"insecure","probes":[]},{"host":"mx2.shared-provider.example","preference":20,"cname_chain":[],"addr_rcode":"NOERROR","addr_secure":false,"cname_rcode":null,"addresses":["198.51.100.8"],"tlsa_base":null,"tlsa_rcode":null,"tlsa":[],"dane":"insecure","probes":[]}],"findings":[],"delivery":{"rfc7672":"deliver","postfix":"deliver"}})",
       "{\"domain\":\"weird.example\",\"verdict\":\"dane-fail\",\"mx_rcode\":\"NOERROR\",\"mx_secure\":true,\"implicit_"
       "mx\":true,"
       "\"mx\":[{\"host\":\"weird.example\",\"preference\":0,\"cname_chain\":[],\"addr_rcode\":\"NOERROR\",\"addr_"
@@ -242,7 +248,7 @@ inline std::vector<std::string> expectedJsonl() {
       "ee\"],\"dane\":\"fail\",\"probes\":[{\"address\":\"192.0.2.99\",\"connected\":true,"
       "\"starttls\":true,\"tls_ok\":false,\"dane\":\"fail\",\"matched\":null,"
       "\"error\":\"421 \\\"busy\\\"\\\\ now\\nbye\\t\\u0001 caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd end\"}]}],"
-      "\"findings\":[\"tls-handshake-failure\"]}",
+      "\"findings\":[\"tls-handshake-failure\"],\"delivery\":{\"rfc7672\":\"defer\",\"postfix\":\"defer\"}}",
   };
 }
 

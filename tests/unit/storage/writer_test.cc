@@ -67,7 +67,7 @@ TEST(WriterTest, RecordsComeBackAsSubmitted) {
   for (size_t i = 0; i < records.size(); ++i) EXPECT_EQ(back[i], records[i]) << records[i].domain;
 
   EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM runs WHERE status = 'completed' AND finished_at IS NOT NULL"), 1);
-  EXPECT_EQ(sqlInt(path, "PRAGMA user_version"), 3);  // 2: probe evidence and probe_certs; 3: runs.health
+  EXPECT_EQ(sqlInt(path, "PRAGMA user_version"), 3);  // 2: probe evidence and probe_certs; 3: runs.health, domains.delivery_*
   // The indexes for reading are built when the run finishes.
   EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN ('domains_verdict', "
                          "'hosts_name', 'hosts_dane', 'mx_host', 'tlsa_records_usage', 'findings_code', 'queries_rcode')"),
