@@ -21,7 +21,11 @@ CREATE TABLE runs (
   command_line  TEXT NOT NULL,
   options       TEXT NOT NULL,
   status        TEXT NOT NULL CHECK (status IN ('running', 'completed', 'interrupted')),
-  resumed       INTEGER NOT NULL DEFAULT 0
+  resumed       INTEGER NOT NULL DEFAULT 0,
+  shard         TEXT,
+  lists         TEXT,
+  invalid_lines INTEGER,
+  duplicate_lines INTEGER
 );
 CREATE TABLE domains (
   id            INTEGER PRIMARY KEY,

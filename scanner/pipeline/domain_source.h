@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "inputs/domain_stream.h"
 #include "scanner/loop/loop.h"
@@ -68,6 +69,10 @@ class DomainFeed final : public DomainSource {
 
   // The stream's counters as of the last entry read: final once take() answered End.
   [[nodiscard]] inputs::StreamStats stats() const;
+  // Per source: content hash and counts (inputs::SourceStats), taken by the reader when the
+  // stream ends or the feed is closed; so after End, or after close() once the reader has
+  // stopped. A reader left blocked in a read gives one entry per source with nothing read.
+  [[nodiscard]] std::vector<inputs::SourceStats> sources() const;
 
  private:
   struct Shared;
