@@ -28,6 +28,20 @@ void printError(const ListError& e) {
 struct DomainStream::Impl {
   explicit Impl(StreamOptions opts) : options(std::move(opts)) {
     if (!options.on_error) options.on_error = printError;
+    per_source.resize(options.sources.size());
+    for (size_t i = 0; i < per_source.size(); ++i) per_source[i].source = options.sources[i];
+  }
+
+  // The source being read: its counters. Only while `reader` is set (next_source >= 1).
+  SourceStats& current() { return per_source[next_source - 1]; }
+
+  // The reader of the current source ends (clean end, error or unsupported): its digest is final.
+  void closeSource(bool complete) {
+    SourceStats& s = current();
+    s.sha256 = reader->digest().hex();
+    s.bytes = reader->digest().bytes();
+    s.complete = complete;
+    reader.reset();
   }
 
   void report(uint64_t line, std::string reason) {
@@ -57,7 +71,7 @@ struct DomainStream::Impl {
       std::string_view line;
       switch (reader->next(line, error)) {
         case LineReader::Status::kEnd:
-          reader.reset();
+          closeSource(true);
           continue;
         case LineReader::Status::kError:
           // Names before the damage were handed out already; the rest of the source is lost.
@@ -66,17 +80,19 @@ struct DomainStream::Impl {
                         ? "read failed: " + error
                         : "read failed after line " + std::to_string(reader->lineNumber()) + ": " +
                               error);
-          reader.reset();
+          closeSource(false);
           continue;
         case LineReader::Status::kUnsupported:
           // One error for the whole source, instead of one per line of binary noise.
           ++stats.unreadable_sources;
           report(0, error);
-          reader.reset();
+          closeSource(false);
           continue;
         case LineReader::Status::kTooLong:
           ++stats.lines;
           ++stats.rejected;
+          ++current().lines;
+          ++current().invalid;
           seen_content = true;
           report(reader->lineNumber(),
                  "line longer than " + std::to_string(LineReader::kMaxLineBytes) + " bytes");
@@ -85,6 +101,7 @@ struct DomainStream::Impl {
           break;
       }
       ++stats.lines;
+      ++current().lines;
       const uint64_t line_number = reader->lineNumber();
       if (line_number == 1 && line.substr(0, kUtf8Bom.size()) == kUtf8Bom) {
         line.remove_prefix(kUtf8Bom.size());
@@ -96,6 +113,7 @@ struct DomainStream::Impl {
 
       if (!normaliser.normalise(parsed.name, out.name, error)) {
         ++stats.rejected;
+        ++current().invalid;
         report(line_number, error);
         continue;
       }
@@ -108,6 +126,7 @@ struct DomainStream::Impl {
       }
       if (options.dedup && !dedup.insert(hash)) {
         ++stats.duplicates;
+        ++current().duplicates;
         continue;
       }
       if (options.exclude && options.exclude(out.name)) {
@@ -123,6 +142,7 @@ struct DomainStream::Impl {
 
   StreamOptions options;
   StreamStats stats;
+  std::vector<SourceStats> per_source;
   size_t next_source = 0;
   std::string source;  // the source being read
   std::unique_ptr<LineReader> reader;
@@ -141,5 +161,15 @@ DomainStream::~DomainStream() = default;
 bool DomainStream::next(DomainEntry& out) { return impl_->next(out); }
 
 const StreamStats& DomainStream::stats() const { return impl_->stats; }
+
+std::vector<SourceStats> DomainStream::sources() const {
+  std::vector<SourceStats> out = impl_->per_source;
+  if (impl_->reader) {  // the source being read: what was read of it so far
+    SourceStats& s = out[impl_->next_source - 1];
+    s.sha256 = impl_->reader->digest().hex();
+    s.bytes = impl_->reader->digest().bytes();
+  }
+  return out;
+}
 
 }  // namespace danescan::inputs

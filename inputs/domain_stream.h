@@ -77,6 +77,20 @@ struct StreamStats {
   bool operator==(const StreamStats&) const = default;
 };
 
+// What one source of the stream gave, for the run's record (SCHEMA.md, runs.lists): its content
+// hash and line counts. For a source being read, or one left part-way, it covers what was read.
+struct SourceStats {
+  std::string source;      // the path as given, "-" for stdin
+  std::string sha256;      // lower-case hex of the content read (ContentDigest); empty if never opened
+  uint64_t bytes = 0;      // content bytes read (decompressed for gzip)
+  uint64_t lines = 0;      // as StreamStats, for this source only
+  uint64_t invalid = 0;    // StreamStats::rejected of this source
+  uint64_t duplicates = 0; // StreamStats::duplicates of this source (names first seen in any source)
+  bool complete = false;   // read to its clean end (not unread, not cut short by an error or a stop)
+
+  bool operator==(const SourceStats&) const = default;
+};
+
 struct StreamOptions {
   std::vector<std::string> sources;  // paths, "-" for stdin
   std::optional<Shard> shard;
@@ -99,11 +113,21 @@ class DomainStream {
   // Next accepted name; false at the end of the last source.
   [[nodiscard]] bool next(DomainEntry& out);
   [[nodiscard]] const StreamStats& stats() const;
+  // One entry per source, in the order given, unread ones included. Not for every entry: it
+  // finalises a copy of the current source's digest.
+  [[nodiscard]] std::vector<SourceStats> sources() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// SHA-256 (lower-case hex, as SourceStats::sha256) of the first `bytes` bytes of a list file's
+// content as a DomainStream reads it (gzip decompressed), so that `scan --resume` can check that a
+// list is still the one the run began with. nullopt with `error` set when the file cannot be read
+// or holds fewer bytes. Not for "-": standard input cannot be read twice.
+[[nodiscard]] std::optional<std::string> contentPrefixSha256(const std::string& path, uint64_t bytes,
+                                                             std::string& error);
 
 // Normalises one domain name as the contract defines it: surrounding whitespace ignored; U-labels
 // converted to A-labels (libidn2, NFC, UTS #46 non-transitional, transitional only as a fallback,

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "inputs/domain_name.h"
+#include "inputs/domain_stream.h"
 
 namespace danescan::inputs {
 namespace {
@@ -55,6 +57,34 @@ std::string_view csvField(std::string_view field) {
 }
 
 }  // namespace
+
+ContentDigest::ContentDigest() : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) ctx_.reset();
+}
+
+void ContentDigest::update(const char* data, size_t size) {
+  bytes_ += size;
+  if (ctx_) EVP_DigestUpdate(ctx_.get(), data, size);
+}
+
+std::string ContentDigest::hex() const {
+  // Finalise a copy: the source may still be read on.
+  DigestPtr copy(EVP_MD_CTX_new());
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (!ctx_ || !copy || EVP_MD_CTX_copy_ex(copy.get(), ctx_.get()) != 1 ||
+      EVP_DigestFinal_ex(copy.get(), md, &size) != 1) {
+    return {};  // out of memory: no hash rather than a wrong one
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (unsigned int i = 0; i < size; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
 
 LineReader::LineReader() : buffer_(new char[kReadBytes]) { carry_.reserve(kMaxLineBytes); }
 
@@ -105,6 +135,7 @@ LineReader::Fill LineReader::fill(std::string& error) {
   }
   pos_ = 0;
   end_ = static_cast<size_t>(n);
+  digest_.update(buffer_.get(), end_);
   if (first_fill_) {
     first_fill_ = false;
     if (isZip({buffer_.get(), end_})) {
@@ -213,6 +244,31 @@ LineReader::Status LineReader::next(std::string_view& line, std::string& error) 
     carry_returned_ = true;
     return Status::kLine;
   }
+}
+
+std::optional<std::string> contentPrefixSha256(const std::string& path, uint64_t bytes, std::string& error) {
+  LineReader reader;  // for its open(): the same descriptor and zlib set-up as a scan's
+  if (!reader.open(path, error)) return std::nullopt;
+  return reader.prefixDigest(bytes, error);
+}
+
+std::optional<std::string> LineReader::prefixDigest(uint64_t bytes, std::string& error) {
+  ContentDigest digest;
+  while (digest.bytes() < bytes) {
+    const uint64_t want = std::min<uint64_t>(kReadBytes, bytes - digest.bytes());
+    const int n = gzread(file_.get(), buffer_.get(), static_cast<unsigned>(want));
+    if (n < 0) {
+      error = zlibMessage(file_.get());
+      return std::nullopt;
+    }
+    if (n == 0) {
+      error = "holds " + std::to_string(digest.bytes()) + " bytes, fewer than the " + std::to_string(bytes) +
+              " read before";
+      return std::nullopt;
+    }
+    digest.update(buffer_.get(), static_cast<size_t>(n));
+  }
+  return digest.hex();
 }
 
 ListLine classifyLine(std::string_view line, bool first_content_line) {

@@ -3,10 +3,12 @@
 // rank,domain CSV, CSV header).
 #pragma once
 
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +17,23 @@
 namespace danescan::inputs {
 
 using GzFilePtr = std::unique_ptr<gzFile_s, CDeleter<&gzclose>>;
+using DigestPtr = std::unique_ptr<EVP_MD_CTX, CDeleter<&EVP_MD_CTX_free>>;
+
+// SHA-256 of a source's content as the reader hands it on (the file's bytes for a plain list,
+// the decompressed bytes for a gzip one), so that two scans can tell whether they read the same
+// list whatever its path (SCHEMA.md, runs.lists). Fed on the reading thread, one call per fill.
+class ContentDigest {
+ public:
+  ContentDigest();
+  void update(const char* data, size_t size);
+  // Lower-case hex of the bytes so far (the running state is not disturbed).
+  [[nodiscard]] std::string hex() const;
+  [[nodiscard]] uint64_t bytes() const { return bytes_; }
+
+ private:
+  DigestPtr ctx_;
+  uint64_t bytes_ = 0;
+};
 
 // Splits one source into lines at "\n", "\r\n" or a lone "\r" (old Mac OS files). zlib's
 // gzread() passes data without a gzip header through unchanged, so one reader serves plain and
@@ -43,6 +62,10 @@ class LineReader {
   [[nodiscard]] Status next(std::string_view& line, std::string& error);
   // 1-based number of the line last returned (kLine or kTooLong).
   [[nodiscard]] uint64_t lineNumber() const { return line_number_; }
+  // Instead of next(): the SHA-256 hex of the first `bytes` bytes of content (contentPrefixSha256).
+  [[nodiscard]] std::optional<std::string> prefixDigest(uint64_t bytes, std::string& error);
+  // The content read so far (all of it once next() answered kEnd).
+  [[nodiscard]] const ContentDigest& digest() const { return digest_; }
 
  private:
   enum class Fill { kData, kEnd, kError, kUnsupported };
@@ -59,6 +82,7 @@ class LineReader {
   bool after_cr_ = false;        // the last line ended with '\r': a '\n' next belongs to it
   bool first_fill_ = true;       // nothing read yet: the format check is still to do
   uint64_t line_number_ = 0;
+  ContentDigest digest_;
 };
 
 enum class LineKind { kBlank, kComment, kHeader, kName };

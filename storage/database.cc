@@ -22,7 +22,11 @@ CREATE TABLE runs (
   options       TEXT NOT NULL,
   status        TEXT NOT NULL CHECK (status IN ('running', 'completed', 'interrupted')),
   resumed       INTEGER NOT NULL DEFAULT 0,
-  health        TEXT
+  health        TEXT,
+  shard         TEXT,
+  lists         TEXT,
+  invalid_lines INTEGER,
+  duplicate_lines INTEGER
 );
 CREATE TABLE domains (
   id            INTEGER PRIMARY KEY,

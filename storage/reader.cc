@@ -264,16 +264,48 @@ std::optional<RunSummary> Reader::run(std::optional<int64_t> id, std::string& er
     if (!id) id = latestRun(impl_->db());
     if (!id) return std::nullopt;
     Statement s(impl_->db(),
-                "SELECT id, started_at, finished_at, version, command_line, options, status FROM runs WHERE id = ?");
+                "SELECT id, started_at, finished_at, version, command_line, options, status, shard, lists, "
+                "invalid_lines, duplicate_lines FROM runs WHERE id = ?");
     s.bind(1, *id);
     if (!s.step()) return std::nullopt;
-    RunSummary r{s.int64(0), s.text(1), s.optText(2), s.text(3), s.text(4), s.text(5), s.text(6)};
+    RunSummary r{s.int64(0), s.text(1), s.optText(2), s.text(3), s.text(4), s.text(5), s.text(6), s.optText(7),
+                 s.optText(8), {}, std::nullopt, std::nullopt};
+    if (!s.isNull(9)) r.invalid_lines = s.int64(9);
+    if (!s.isNull(10)) r.duplicate_lines = s.int64(10);
     s.reset();
+    if (r.lists_json) {
+      Statement lists(impl_->db(),
+                      "SELECT coalesce(json_extract(value, '$.path'), ''), coalesce(json_extract(value, '$.sha256'), ''), "
+                      "coalesce(json_extract(value, '$.bytes'), 0), coalesce(json_extract(value, '$.lines'), 0), "
+                      "coalesce(json_extract(value, '$.invalid'), 0), coalesce(json_extract(value, '$.duplicates'), 0), "
+                      "coalesce(json_extract(value, '$.complete'), 0) FROM json_each(?) ORDER BY key");
+      lists.bind(1, *r.lists_json);
+      while (lists.step()) {
+        r.lists.push_back(ListRecord{lists.text(0), lists.text(1), lists.int64(2), lists.int64(3), lists.int64(4),
+                                     lists.int64(5), lists.int64(6) != 0});
+      }
+    }
     return r;
   } catch (const SqliteError& e) {
     error = std::string("reading the scan database: ") + e.what();
     return std::nullopt;
   }
+}
+
+std::optional<RunSummary> Reader::resumableRun(std::string& error) {
+  std::optional<int64_t> id;
+  try {
+    // The same choice as Writer::open's for OpenMode::Resume.
+    Statement pick(impl_->db(),
+                   "SELECT coalesce((SELECT max(id) FROM runs WHERE status <> 'completed'), (SELECT max(id) FROM runs))");
+    if (pick.step() && !pick.isNull(0)) id = pick.int64(0);
+    pick.reset();
+  } catch (const SqliteError& e) {
+    error = std::string("reading the scan database: ") + e.what();
+    return std::nullopt;
+  }
+  if (!id) return std::nullopt;
+  return run(id, error);
 }
 
 bool Reader::forEachDomain(int64_t run, Detail detail, const std::function<void(const DomainRecord&)>& visit,

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "storage/records.h"
+#include "storage/writer.h"
 
 namespace danescan::storage {
 
@@ -23,6 +24,10 @@ struct RunSummary {
   std::string command_line;
   std::string options_json;
   std::string status;  // running, completed, interrupted
+  std::optional<std::string> shard;       // "K/N", or none for a whole scan
+  std::optional<std::string> lists_json;  // runs.lists (none until the run has ended once)
+  std::vector<ListRecord> lists;          // the same, parsed
+  std::optional<int64_t> invalid_lines, duplicate_lines;
 };
 
 class Reader {
@@ -36,6 +41,8 @@ class Reader {
   // The run `id`, or the latest run. nullopt when there is no such run (`error` stays empty) or
   // when reading failed (`error` says why).
   [[nodiscard]] std::optional<RunSummary> run(std::optional<int64_t> id, std::string& error);
+  // The run `scan --resume` would continue: the last one not completed, else the last one.
+  [[nodiscard]] std::optional<RunSummary> resumableRun(std::string& error);
 
   enum class Detail {
     Contract,  // the contract's fields only: queries (the evidence) are not read

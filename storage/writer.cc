@@ -122,6 +122,25 @@ std::string edeJson(const std::vector<uint16_t>& codes) {
 
 }  // namespace
 
+std::string listsJson(const std::vector<ListRecord>& lists) {
+  std::string out;
+  json::Writer w(out);
+  w.beginArray();
+  for (const auto& l : lists) {
+    w.beginObject();
+    w.key("path").value(l.path);
+    w.key("sha256").value(l.sha256);
+    w.key("bytes").value(l.bytes);
+    w.key("lines").value(l.lines);
+    w.key("invalid").value(l.invalid);
+    w.key("duplicates").value(l.duplicates);
+    w.key("complete").value(l.complete);
+    w.endObject();
+  }
+  w.endArray();
+  return out;
+}
+
 // The connection and every statement the writer uses, prepared once. Used by one thread at a time:
 // the opener, then the writer thread, then (after the join) finish().
 class Writer::Store {
@@ -392,12 +411,13 @@ std::unique_ptr<Writer> Writer::open(const std::string& path, const RunInfo& run
       mark.bind(1, run_id).run();
     } else {
       Statement insert(db.get(),
-                       "INSERT INTO runs(started_at, version, command_line, options, status) "
-                       "VALUES (?,?,?,?,'running')");
-      insert.bind(1, utcTime())
+                       "INSERT INTO runs(started_at, version, command_line, options, status, shard) "
+                       "VALUES (?,?,?,?,'running',?)");
+      insert.bind(1, run.started_at ? *run.started_at : utcTime())
           .bind(2, run.version)
           .bind(3, run.command_line)
           .bind(4, run.options_json.empty() ? std::string_view("{}") : std::string_view(run.options_json))
+          .bind(5, run.shard)
           .run();
       run_id = sqlite3_last_insert_rowid(db.get());
     }
@@ -469,7 +489,7 @@ std::string Writer::error() const {
   return error_;
 }
 
-void Writer::finish(bool completed) {
+void Writer::finish(bool completed, const RunEnd& end) {
   if (finished_) return;
   finished_ = true;
   {
@@ -486,11 +506,17 @@ void Writer::finish(bool completed) {
     recordError(e.what());
   }
   try {
-    Statement mark(store_->db(), "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?");
+    // coalesce: a run end that says nothing about the lists keeps what the run stored before.
+    Statement mark(store_->db(),
+                   "UPDATE runs SET status = ?, finished_at = ?, lists = coalesce(?, lists), "
+                   "invalid_lines = coalesce(?, invalid_lines), duplicate_lines = coalesce(?, duplicate_lines) "
+                   "WHERE id = ?");
     mark.bind(1, completed && !failed() ? std::string_view("completed") : std::string_view("interrupted"))
-        .bind(2, utcTime())
-        .bind(3, run_id_)
-        .run();
+        .bind(2, end.finished_at ? *end.finished_at : utcTime())
+        .bind(3, end.lists_json);
+    if (end.invalid_lines) mark.bind(4, *end.invalid_lines); else mark.bindNull(4);
+    if (end.duplicate_lines) mark.bind(5, *end.duplicate_lines); else mark.bindNull(5);
+    mark.bind(6, run_id_).run();
   } catch (const SqliteError& e) {
     recordError(e.what());
   }

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "storage/records.h"
 
@@ -26,6 +27,33 @@ struct RunInfo {
   std::string version;       // danescan version
   std::string command_line;  // as typed, for the record
   std::string options_json;  // the effective options as one JSON object; "{}" when empty
+  std::optional<std::string> shard = std::nullopt;       // "K/N" for a scan with --shard, else none (runs.shard)
+  std::optional<std::string> started_at = std::nullopt;  // none: now (a merge passes its earliest shard's start)
+};
+
+// One list a run read (one object of runs.lists). Counts and hash cover what was read: all of
+// it when `complete`, a prefix for a run stopped early.
+struct ListRecord {
+  std::string path;    // as given on the command line, "-" for stdin
+  std::string sha256;  // of the content read (a gzip list: decompressed), lower-case hex; empty: never opened
+  int64_t bytes = 0;
+  int64_t lines = 0;
+  int64_t invalid = 0;
+  int64_t duplicates = 0;
+  bool complete = false;
+  bool operator==(const ListRecord&) const = default;
+};
+// The JSON array runs.lists stores.
+[[nodiscard]] std::string listsJson(const std::vector<ListRecord>& lists);
+
+// What a run records when it ends (runs.lists, invalid_lines, duplicate_lines, finished_at).
+struct RunEnd {
+  // The lists read: a JSON array of {"path", "sha256", "bytes", "lines", "invalid",
+  // "duplicates", "complete"} (SCHEMA.md); none leaves the columns as they are.
+  std::optional<std::string> lists_json;
+  std::optional<int64_t> invalid_lines;
+  std::optional<int64_t> duplicate_lines;
+  std::optional<std::string> finished_at;  // none: now (a merge passes its latest shard's end)
 };
 
 enum class OpenMode {
@@ -59,7 +87,7 @@ class Writer {
 
   // Drains the queue, commits, marks the run completed (or interrupted), joins the thread.
   // Call once, from the thread that opened the writer; later calls do nothing.
-  void finish(bool completed);
+  void finish(bool completed, const RunEnd& end = {});
   // The run's resolver-health warnings (runs.health, a JSON object {"window", "queries",
   // "warnings": [...]}), stored by finish(). A resumed run keeps the warnings of its earlier
   // invocations and appends these. Caller's thread, before finish().

@@ -72,16 +72,34 @@ void addExportCommand(CLI::App& app, Runner& run) {
 void addMergeCommand(CLI::App& app, Runner& run, const std::string& command_line) {
   auto out = std::make_shared<std::string>();
   auto shards = std::make_shared<std::vector<std::string>>();
+  auto force = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand("merge", "Merge the shard databases of one scan (--shard K/N) into one.");
   cmd->add_option("OUT", *out, "Database to create (must not exist)")->required();
   cmd->add_option("SHARD", *shards, "Shard databases; the latest run of each is taken")->required();
-  cmd->footer("A domain found in two shards is an error (shards of one list are disjoint).\nExit status: 0 done, 1 failed, 2 usage error.");
-  cmd->callback([out, shards, &run, command_line] {
-    run = [out, shards, command_line] {
+  cmd->add_flag("--force", *force,
+                "Merge even when the shards do not form one survey (missing or repeated K, different N, lists or "
+                "result-changing options, unfinished runs); the merged run records what was overridden");
+  cmd->footer(
+      "The shards must be K/N of one N, each K once and all N present, each run completed, of the same lists\n"
+      "(by content hash) and with the same result-changing options (storage/SCHEMA.md, \"Merge\").\n"
+      "A domain found in two shards is an error, --force or not.\n"
+      "Exit status: 0 done, 1 failed or refused, 2 usage error.");
+  cmd->callback([out, shards, force, &run, command_line] {
+    run = [out, shards, force, command_line] {
       std::string error;
-      if (!storage::merge(*out, *shards, storage::MergeInfo{DANESCAN_VERSION, command_line}, error)) {
+      storage::MergeNotes notes;
+      if (!storage::merge(*out, *shards, storage::MergeInfo{DANESCAN_VERSION, command_line, *force}, error, &notes)) {
         std::fprintf(stderr, "danescan merge: %s\n", error.c_str());
         return kExitFailed;
+      }
+      for (const auto& o : notes.overridden) std::fprintf(stderr, "danescan merge: --force: %s\n", o.c_str());
+      if (!notes.missing.empty()) {
+        std::string list;
+        for (const auto& m : notes.missing) list += (list.empty() ? "" : ", ") + m;
+        std::fprintf(stderr, "danescan merge: the merged run is incomplete ('interrupted'): missing shard(s) %s\n",
+                     list.c_str());
+      } else if (!notes.completed) {
+        std::fprintf(stderr, "danescan merge: the merged run is 'interrupted': not every shard's run completed\n");
       }
       return kExitOk;
     };

@@ -11,8 +11,10 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -203,8 +205,77 @@ bool sourcesReadable(const std::vector<std::string>& lists) {
   return ok;
 }
 
+// "K/N" as the run records it (runs.shard), or none without --shard.
+std::optional<std::string> shardText(const std::string& option) {
+  if (option.empty()) return std::nullopt;
+  std::string error;
+  const auto shard = inputs::Shard::parse(option, error);  // validated by CLI11
+  return std::to_string(shard->index) + "/" + std::to_string(shard->count);
+}
+
+// --resume continues a run only over the lists it began with: the same files in the same order
+// (paths may differ), each still holding the bytes the run read (SHA-256 of the stored prefix),
+// and the same shard. Checked before the run is touched; reading the lists' prefixes here blocks
+// nothing, since the loop has not started. Standard input cannot be read twice and is not
+// checked (a note says so). A run killed before it ever ended has no lists stored: nothing to
+// check against. True to go on; false with the reason printed.
+bool resumeMatches(const ScanCommandOptions& o) {
+  std::error_code ec;
+  if (!std::filesystem::exists(o.db, ec)) return true;  // Writer::open says "no scan to resume"
+  std::string error;
+  auto reader = storage::Reader::open(o.db, error);
+  if (!reader) return true;  // and so does the writer, with the same message
+  const auto run = reader->resumableRun(error);
+  if (!run) return true;
+  const auto shard = shardText(o.shard);
+  if (run->shard != shard) {
+    std::fprintf(stderr, "danescan scan: cannot resume run %" PRId64 " of %s: it scanned %s, this command %s\n", run->id,
+                 o.db.c_str(), run->shard ? ("shard " + *run->shard).c_str() : "without --shard",
+                 shard ? ("shard " + *shard).c_str() : "without --shard");
+    return false;
+  }
+  if (!run->lists_json) return true;
+  if (run->lists.size() != o.lists.size()) {
+    std::fprintf(stderr, "danescan scan: cannot resume run %" PRId64 " of %s: it read %zu list(s), this command gives %zu\n",
+                 run->id, o.db.c_str(), run->lists.size(), o.lists.size());
+    return false;
+  }
+  for (size_t i = 0; i < o.lists.size(); ++i) {
+    const storage::ListRecord& was = run->lists[i];
+    if (was.sha256.empty()) continue;  // never opened by the run: nothing to compare
+    if (o.lists[i] == "-" || was.path == "-") {
+      if (!o.quiet) std::fprintf(stderr, "danescan scan: note: list %zu is standard input, which cannot be checked against the run's\n", i + 1);
+      continue;
+    }
+    const auto now = inputs::contentPrefixSha256(o.lists[i], static_cast<uint64_t>(was.bytes), error);
+    if (!now || *now != was.sha256) {
+      std::fprintf(stderr,
+                   "danescan scan: cannot resume run %" PRId64 " of %s: list '%s' is not the one the run read as '%s' (%s)\n",
+                   run->id, o.db.c_str(), o.lists[i].c_str(), was.path.c_str(),
+                   now ? ("the first " + std::to_string(was.bytes) + " bytes have another SHA-256").c_str() : error.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+// The lists as the run records them at its end (runs.lists).
+storage::RunEnd runEnd(const scanner::pipeline::DomainFeed& feed, const inputs::StreamStats& stats) {
+  std::vector<storage::ListRecord> lists;
+  for (const auto& s : feed.sources()) {
+    lists.push_back(storage::ListRecord{s.source, s.sha256, static_cast<int64_t>(s.bytes), static_cast<int64_t>(s.lines),
+                                        static_cast<int64_t>(s.invalid), static_cast<int64_t>(s.duplicates), s.complete});
+  }
+  storage::RunEnd end;
+  end.lists_json = storage::listsJson(lists);
+  end.invalid_lines = static_cast<int64_t>(stats.rejected);
+  end.duplicate_lines = static_cast<int64_t>(stats.duplicates);
+  return end;
+}
+
 int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   if (!sourcesReadable(o.lists)) return kExitFailed;
+  if (o.resume && !resumeMatches(o)) return kExitFailed;
 
   std::vector<scanner::dns::ResolverAddress> resolvers;
   for (const auto& text : o.resolvers) {
@@ -213,8 +284,9 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   }
 
   std::string error;
-  auto writer = storage::Writer::open(o.db, storage::RunInfo{DANESCAN_VERSION, command_line, optionsJson(o)},
-                                      o.resume ? storage::OpenMode::Resume : storage::OpenMode::Create, error);
+  auto writer = storage::Writer::open(
+      o.db, storage::RunInfo{DANESCAN_VERSION, command_line, optionsJson(o), shardText(o.shard), std::nullopt},
+      o.resume ? storage::OpenMode::Resume : storage::OpenMode::Create, error);
   if (!writer) {
     std::fprintf(stderr, "danescan scan: %s\n", error.c_str());
     return kExitFailed;
@@ -438,7 +510,7 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
     extra.push_back(std::move(w));
   }
   if (auto health = watch.monitor.json(extra)) writer->setHealth(std::move(*health));
-  writer->finish(completed);
+  writer->finish(completed, runEnd(feed, stats));
   if (!writer->error().empty()) {
     std::fprintf(stderr, "danescan scan: writing %s failed: %s\n", o.db.c_str(), writer->error().c_str());
     return kExitFailed;

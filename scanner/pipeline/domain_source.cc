@@ -27,6 +27,7 @@ struct DomainFeed::Shared {
   std::condition_variable exited;         // close() waits here a moment for the reader to end
   std::deque<inputs::DomainEntry> ready;  // read, not yet taken
   inputs::StreamStats stats;              // the stream's, after the last entry read
+  std::vector<inputs::SourceStats> sources;  // the stream's, when the reader stopped
   bool end = false;                       // the stream has no more
   bool closing = false;                   // close(): the reader stops at its next step
   bool waiting = false;                   // take() answered Later: wake the loop on news
@@ -124,7 +125,10 @@ void DomainFeed::read(const std::shared_ptr<Shared>& s) {
   // The list was read before the count ended (it is short, or the scan is fast): its count is
   // the main stream's.
   if (counter && s->end && !s->closing) s->total = s->stats.accepted;
-  s->reader_done = true;  // the lock is held on every way out of the loop
+  // The lock is held on every way out of the loop. Hashing stays on this thread: the copy of
+  // the digest that sources() finalises is cheap, but not for the loop to wait on.
+  s->sources = stream.sources();
+  s->reader_done = true;
   s->exited.notify_all();
 }
 
@@ -171,6 +175,18 @@ std::optional<uint64_t> DomainFeed::total() const {
 inputs::StreamStats DomainFeed::stats() const {
   std::lock_guard lock(shared_->mutex);
   return shared_->stats;
+}
+
+std::vector<inputs::SourceStats> DomainFeed::sources() const {
+  std::lock_guard lock(shared_->mutex);
+  if (shared_->reader_done) return shared_->sources;
+  std::vector<inputs::SourceStats> unread;
+  for (const auto& path : shared_->options.sources) {
+    inputs::SourceStats nothing;
+    nothing.source = path;
+    unread.push_back(std::move(nothing));
+  }
+  return unread;
 }
 
 }  // namespace danescan::scanner::pipeline

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "inputs/domain_stream.h"
 #include "scanner/loop/loop.h"
@@ -69,6 +70,10 @@ class DomainFeed final : public DomainSource {
 
   // The stream's counters as of the last entry read: final once take() answered End.
   [[nodiscard]] inputs::StreamStats stats() const;
+  // Per source: content hash and counts (inputs::SourceStats), taken by the reader when the
+  // stream ends or the feed is closed; so after End, or after close() once the reader has
+  // stopped. A reader left blocked in a read gives one entry per source with nothing read.
+  [[nodiscard]] std::vector<inputs::SourceStats> sources() const;
 
   // How many names take() hands out in all, once known: the reader counts them with a second
   // pass over the lists (the same filters: shard, duplicates, exclude), in the time it would

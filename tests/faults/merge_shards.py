@@ -87,6 +87,36 @@ def main():
                      f"{m.returncode}: {m.stderr[-300:]}")
         rc, again, _ = fl.export(danescan, merged_db, work.path("again.jsonl"))
         checks.check("... and leaves it as it was", rc == 0 and again == merged, len(again))
+
+        # Shards that are not one survey (issue 11): refused with every reason, --force recorded.
+        probed = work.path("probed2.sqlite")
+        probe_common = [c for c in common if c != "--no-probe"]
+        p = fl.scan(danescan, [lst], probed, *probe_common, "--shard", "2/2")
+        checks.check("probed shard 2/2 scan exits 0", p.returncode == 0, p.stderr[-400:])
+        m = merge(danescan, work.path("mixed.sqlite"), shard_dbs[0], probed)
+        checks.check("a --no-probe and a probed shard: exit 1, names no_probe",
+                     m.returncode == 1 and "option no_probe differs" in m.stderr, m.stderr[-400:])
+        checks.check("... and writes nothing", not os.path.exists(work.path("mixed.sqlite")))
+        other = work.path("other") 
+        os.makedirs(other, exist_ok=True)
+        lst2 = os.path.join(other, os.path.basename(lst))
+        with open(lst2, "w") as f:
+            f.write("\n".join(domains + ["extra-name.test"]) + "\n")
+        changed = work.path("changed2.sqlite")
+        p = fl.scan(danescan, [lst2], changed, *common, "--shard", "2/2")
+        m = merge(danescan, work.path("lists.sqlite"), shard_dbs[0], changed)
+        checks.check("shards of lists with the same name but other content: exit 1, 'list 1 differs'",
+                     m.returncode == 1 and "list 1 differs" in m.stderr, m.stderr[-400:])
+        m = merge(danescan, work.path("missing.sqlite"), shard_dbs[0])
+        checks.check("one of two shards: exit 1, names the missing 2/2",
+                     m.returncode == 1 and "missing: 2/2" in m.stderr, m.stderr[-400:])
+        forced = work.path("forced.sqlite")
+        m = merge(danescan, forced, "--force", shard_dbs[0])
+        runs = fl.db_query(forced, "SELECT status, json_extract(options, '$.missing_shards'), "
+                           "json_array_length(options, '$.forced') FROM runs") if os.path.exists(forced) else []
+        checks.check("--force with a missing shard: exit 0, run 'interrupted', 2/2 recorded and printed",
+                     m.returncode == 0 and runs == [("interrupted", '["2/2"]', 1)] and "2/2" in m.stderr,
+                     f"{m.returncode} {runs} {m.stderr[-300:]}")
     finally:
         work.close()
     return checks.finish()

@@ -67,7 +67,7 @@ TEST(WriterTest, RecordsComeBackAsSubmitted) {
   for (size_t i = 0; i < records.size(); ++i) EXPECT_EQ(back[i], records[i]) << records[i].domain;
 
   EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM runs WHERE status = 'completed' AND finished_at IS NOT NULL"), 1);
-  EXPECT_EQ(sqlInt(path, "PRAGMA user_version"), 3);  // 2: probe evidence and probe_certs; 3: runs.health, domains.delivery_*
+  EXPECT_EQ(sqlInt(path, "PRAGMA user_version"), 3);  // 2: probe evidence and probe_certs; 3: runs.health, shard, lists, invalid/duplicate lines, domains.delivery_*
   // The indexes for reading are built when the run finishes.
   EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN ('domains_verdict', "
                          "'hosts_name', 'hosts_dane', 'mx_host', 'tlsa_records_usage', 'findings_code', 'queries_rcode')"),
@@ -76,6 +76,57 @@ TEST(WriterTest, RecordsComeBackAsSubmitted) {
 
 // While a run writes, the indexes only reading needs are not maintained (they cost a hot scan
 // a seventh of its instructions); an interrupted run builds them when it finishes too.
+TEST(WriterTest, TheRunRecordsItsShardAndListsAndAResumeKeepsThemUntilItEnds) {
+  TempDir dir;
+  const auto path = dir.file("scan.sqlite");
+  std::string error;
+  RunInfo info = runInfo();
+  info.shard = "2/8";
+  auto writer = Writer::open(path, info, OpenMode::Create, error);
+  ASSERT_NE(writer, nullptr) << error;
+  RunEnd end;
+  end.lists_json = listsJson({ListRecord{"a.txt", "ab12", 40, 5, 1, 2, true}, ListRecord{"-", "", 0, 0, 0, 0, false}});
+  end.invalid_lines = 1;
+  end.duplicate_lines = 2;
+  writer->finish(false, end);
+  writer.reset();
+
+  auto reader = Reader::open(path, error);
+  ASSERT_NE(reader, nullptr) << error;
+  auto run = reader->run(std::nullopt, error);
+  ASSERT_TRUE(run) << error;
+  EXPECT_EQ(run->shard, "2/8");
+  EXPECT_EQ(run->invalid_lines, 1);
+  EXPECT_EQ(run->duplicate_lines, 2);
+  ASSERT_EQ(run->lists.size(), 2u);
+  EXPECT_EQ(run->lists[0], (ListRecord{"a.txt", "ab12", 40, 5, 1, 2, true}));
+  EXPECT_EQ(run->lists[1], (ListRecord{"-", "", 0, 0, 0, 0, false}));
+  ASSERT_TRUE(reader->resumableRun(error));
+  EXPECT_EQ(reader->resumableRun(error)->id, run->id);
+  reader.reset();
+
+  // A resume that ends without saying anything of the lists keeps what the run had.
+  writer = Writer::open(path, runInfo(), OpenMode::Resume, error);
+  ASSERT_NE(writer, nullptr) << error;
+  writer->finish(true);
+  writer.reset();
+  EXPECT_EQ(sqlInt(path, "SELECT json_array_length(lists) FROM runs"), 2);
+  EXPECT_EQ(sqlInt(path, "SELECT invalid_lines FROM runs WHERE shard = '2/8'"), 1);
+}
+
+TEST(WriterTest, AVersionTwoDatabaseIsRefusedWithBothVersions) {
+  TempDir dir;
+  const auto path = dir.file("old.sqlite");
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_exec(db, "CREATE TABLE runs(id INTEGER); PRAGMA application_id = 1145130565; PRAGMA user_version = 2;",
+               nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  std::string error;
+  EXPECT_EQ(Writer::open(path, runInfo(), OpenMode::Create, error), nullptr);
+  EXPECT_NE(error.find("schema version 2, this build reads version 3"), std::string::npos) << error;
+}
+
 TEST(WriterTest, ReadIndexesAreBuiltWhenTheRunFinishes) {
   TempDir dir;
   const auto path = dir.file("scan.sqlite");
