@@ -33,7 +33,7 @@ using StmtPtr = std::unique_ptr<sqlite3_stmt, CDeleter<&sqlite3_finalize>>;
 // `PRAGMA application_id` of every danescan database ("DANE"), so that another program's SQLite
 // file is refused instead of being written into; `PRAGMA user_version` is the schema version.
 inline constexpr int32_t kApplicationId = 0x44414e45;
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // A failed SQLite call inside storage/. It never leaves the module: every public entry point
 // catches it and returns the message as its error string (errors are data at the API). Inside,

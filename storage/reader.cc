@@ -59,7 +59,7 @@ class Reader::Impl {
   explicit Impl(DbPtr db)
       : db_(std::move(db)),
         domains_(db_.get(),
-                 "SELECT id, name, source, line, verdict, mx_rcode, mx_secure, implicit_mx FROM domains "
+                 "SELECT id, name, source, line, verdict, mx_rcode, mx_secure, implicit_mx, rank FROM domains "
                  "WHERE run_id = ? ORDER BY name"),
         rows_(db_.get(),
               "SELECT d.name, d.verdict, d.mx_rcode, d.mx_secure, d.implicit_mx, "
@@ -104,6 +104,7 @@ class Reader::Impl {
       d.mx_rcode = domains_.text(5);
       d.mx_secure = domains_.int64(6) != 0;
       d.implicit_mx = domains_.int64(7) != 0;
+      d.rank = domains_.isNull(8) ? std::nullopt : std::optional<uint64_t>(static_cast<uint64_t>(domains_.int64(8)));
       d.mx.clear();
       mx_.bind(1, id);
       while (mx_.step()) {

@@ -120,7 +120,7 @@ class Writer::Store {
       : db_(std::move(db)),
         insert_domain_(db_.get(),
                        "INSERT INTO domains(run_id, name, source, line, verdict, mx_rcode, mx_secure, implicit_mx, "
-                       "finished_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id, name) DO NOTHING"),
+                       "finished_at, rank) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(run_id, name) DO NOTHING"),
         find_host_(db_.get(), "SELECT id FROM hosts WHERE run_id = ? AND name = ? AND fingerprint = ?"),
         insert_host_(db_.get(),
                      "INSERT INTO hosts(run_id, name, fingerprint, addr_rcode, addr_secure, cname_rcode, "
@@ -180,8 +180,14 @@ class Writer::Store {
         .bind(6, d.mx_rcode)
         .bind(7, int64_t{d.mx_secure})
         .bind(8, int64_t{d.implicit_mx})
-        .bind(9, utcTime(finished))
-        .run();
+        .bind(9, utcTime(finished));
+    // A rank past INT64_MAX is no rank a list has; it is stored as NULL rather than wrapped.
+    if (d.rank && *d.rank <= static_cast<uint64_t>(INT64_MAX)) {
+      insert_domain_.bind(10, static_cast<int64_t>(*d.rank));
+    } else {
+      insert_domain_.bindNull(10);
+    }
+    insert_domain_.run();
     if (sqlite3_changes(db()) == 0) return false;
     const int64_t domain_id = sqlite3_last_insert_rowid(db());
 
