@@ -68,7 +68,10 @@ Section rolloverSection(const Source& s) {
                     "TLSA records matched the certificate presented then (a probe passed). A failed rollover: "
                     "matched then, new certificate, same TLSA. Per distinct host name, weighted by the domains "
                     "those hosts serve now.",
-                    {text("rollover", "what changed"), count("hosts", "distinct MX host names"),
+                    {text("rollover", "failed rollover: new certificate, stale TLSA | TLSA changed, certificate unchanged | "
+                                     "certificate and TLSA changed | certificate and TLSA unchanged | no match in the "
+                                     "compared scan | not in the compared scan"),
+                     count("hosts", "distinct MX host names"),
                      count("domains", "distinct domains those hosts serve")});
     s.fill(t, withCtes({kKinds, cls}) +
                   "SELECT k.kind, count(DISTINCT c.name), count(DISTINCT mx.domain_id) FROM kinds k LEFT JOIN cls c "
