@@ -151,7 +151,9 @@ def main():
             links = [host("mx." + name, "pass", tlsa_rcode="NOERROR", records=((3, 1, 1), (3, 1, 1)), probe="pass"),
                      rnd.choices(unsigned, cum_weights=zipf_unsigned)[0]]
         d = n + 1
-        domains.append((d, run, name, "list.txt", n + 1, verdict, mx_rcode, mx_secure, 0, now))
+        # rank = the line, as a rank,domain list gives it (the report's rank buckets)
+        delivery = None if verdict == "no-mail" else "defer" if verdict in ("dane-fail", "dns-error") else "deliver"
+        domains.append((d, run, name, "list.txt", n + 1, n + 1, verdict, mx_rcode, mx_secure, 0, now, delivery, delivery))
         for i, h in enumerate(links):
             mx.append((d, i, h, 10 * (i + 1)))
             for k, code in enumerate(host_codes[h]):

@@ -136,6 +136,7 @@ struct DomainStream::Impl {
       ++stats.accepted;
       out.source = source;
       out.line = line_number;
+      out.rank = parsed.rank;
       return true;
     }
   }

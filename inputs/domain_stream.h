@@ -57,6 +57,7 @@ struct DomainEntry {
   std::string name;  // normalised: lower case, no trailing dot, A-labels
   std::string source;
   uint64_t line = 0;
+  std::optional<uint64_t> rank;  // the list's rank for a "rank,domain" line, else nullopt
 
   bool operator==(const DomainEntry&) const = default;
 };

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "inputs/domain_name.h"
@@ -287,7 +288,11 @@ ListLine classifyLine(std::string_view line, bool first_content_line) {
     std::string_view rest = line.substr(comma + 1);
     // Further columns, if an export has them, are not ours to judge.
     rest = rest.substr(0, rest.find(','));
-    return {LineKind::kName, csvField(rest)};
+    const std::string_view rank_field = csvField(line.substr(0, comma));
+    uint64_t rank = 0;
+    const auto [end, ec] = std::from_chars(rank_field.data(), rank_field.data() + rank_field.size(), rank);
+    const bool whole = ec == std::errc() && end == rank_field.data() + rank_field.size();
+    return {LineKind::kName, csvField(rest), whole ? std::optional<uint64_t>(rank) : std::nullopt};
   }
   // A header names columns ("rank,domain"); a first field with a dot is data in another
   // layout ("example.com,1"), which must be reported, not silently skipped as a header.

@@ -90,6 +90,9 @@ enum class LineKind { kBlank, kComment, kHeader, kName };
 struct ListLine {
   LineKind kind = LineKind::kBlank;
   std::string_view name;  // for kName: the name field, trimmed, not yet normalised
+  // For a "rank,domain" line: the rank (the first field), kept with the domain (domains.rank);
+  // nullopt for a plain name, or a rank too large for 64 bits.
+  std::optional<uint64_t> rank;
 };
 
 // Classifies one raw line. `first_content_line` is true while no name or header has been seen in

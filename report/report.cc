@@ -1,6 +1,7 @@
 // report/report.cc — builds the report model from the database and dispatches to a renderer.
 #include "report/report.h"
 
+#include "report/providers.h"
 #include "report/sections.h"
 #include "report/source.h"
 
@@ -32,12 +33,14 @@ bool build(const Options& options, Report& report, std::string& error) {
     report.sections.push_back(headlineSection(*source));
     report.sections.push_back(findingsSection(*source));
     report.sections.push_back(causesSection(*source));
+    report.sections.push_back(providersSection(*source));
     report.sections.push_back(cnameSection(*source));
     report.sections.push_back(deliverySection(*source));
     report.sections.push_back(tlsaSection(*source));
     report.sections.push_back(certificatesSection(*source));
     report.sections.push_back(dnsSection(*source));
     if (source->comparing()) report.sections.push_back(compareSection(*source));
+    if (source->comparing()) report.sections.push_back(rolloverSection(*source));
   } catch (const storage::SqliteError& e) {
     error = options.db + ": " + e.what();
     return false;

@@ -34,6 +34,7 @@ CREATE TABLE domains (
   name          TEXT NOT NULL,
   source        TEXT NOT NULL,
   line          INTEGER NOT NULL,
+  rank          INTEGER,
   verdict       TEXT NOT NULL,
   mx_rcode      TEXT NOT NULL,
   mx_secure     INTEGER NOT NULL,

@@ -66,7 +66,7 @@ class Reader::Impl {
       : db_(std::move(db)),
         domains_(db_.get(),
                  "SELECT id, name, source, line, verdict, mx_rcode, mx_secure, implicit_mx, delivery_rfc7672, "
-                 "delivery_postfix FROM domains "
+                 "delivery_postfix, rank FROM domains "
                  "WHERE run_id = ? ORDER BY name"),
         rows_(db_.get(),
               "SELECT d.name, d.verdict, d.mx_rcode, d.mx_secure, d.implicit_mx, "
@@ -112,6 +112,7 @@ class Reader::Impl {
       d.mx_secure = domains_.int64(6) != 0;
       d.implicit_mx = domains_.int64(7) != 0;
       d.delivery = readDelivery(domains_, 8);
+      d.rank = domains_.isNull(10) ? std::nullopt : std::optional<uint64_t>(static_cast<uint64_t>(domains_.int64(10)));
       d.mx.clear();
       mx_.bind(1, id);
       while (mx_.step()) {

@@ -142,6 +142,7 @@ struct DomainRecord {
   // Where the name came from, and the queries made for the domain itself (MX, its CD repeat).
   std::string source;
   uint64_t line = 0;
+  std::optional<uint64_t> rank;  // the list's rank ("rank,domain" lists), nullopt for plain lists
   std::vector<QueryRecord> queries;
   bool operator==(const DomainRecord&) const = default;
 };

@@ -149,7 +149,7 @@ class Writer::Store {
       : db_(std::move(db)),
         insert_domain_(db_.get(),
                        "INSERT INTO domains(run_id, name, source, line, verdict, mx_rcode, mx_secure, implicit_mx, "
-                       "finished_at, delivery_rfc7672, delivery_postfix) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                       "finished_at, delivery_rfc7672, delivery_postfix, rank) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
                        "ON CONFLICT(run_id, name) DO NOTHING"),
         find_host_(db_.get(), "SELECT id FROM hosts WHERE run_id = ? AND name = ? AND fingerprint = ?"),
         insert_host_(db_.get(),
@@ -212,6 +212,12 @@ class Writer::Store {
         .bind(8, int64_t{d.implicit_mx})
         .bind(9, utcTime(finished));
     bindDelivery(insert_domain_, 10, d.delivery);
+    // A rank past INT64_MAX is no rank a list has; it is stored as NULL rather than wrapped.
+    if (d.rank && *d.rank <= static_cast<uint64_t>(INT64_MAX)) {
+      insert_domain_.bind(12, static_cast<int64_t>(*d.rank));
+    } else {
+      insert_domain_.bindNull(12);
+    }
     insert_domain_.run();
     if (sqlite3_changes(db()) == 0) return false;
     const int64_t domain_id = sqlite3_last_insert_rowid(db());

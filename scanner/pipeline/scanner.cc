@@ -19,6 +19,7 @@ struct Scanner::DomainJob {
   std::string name;    // the next-hop domain, a reference name of DANE-TA probes
   std::string source;
   uint64_t line = 0;
+  std::optional<uint64_t> rank;
   std::vector<std::pair<std::string, uint64_t>> hosts_received;  // host, generation of its lookup
   // With probes: the hosts in preference order, and those delivered so far (their probes start
   // once all are there, so that the domain's probe budget goes in preference order).
@@ -171,6 +172,7 @@ void Scanner::startDomain(inputs::DomainEntry entry) {
   auto job = std::make_unique<DomainJob>(entry.name, lookup_options_);
   job->source = std::move(entry.source);
   job->line = entry.line;
+  job->rank = entry.rank;
   domains_.emplace(id, std::move(job));
   ++counters_.domains_started;
   counters_.domains_in_flight = domains_.size();
@@ -398,6 +400,7 @@ void Scanner::maybeFinishDomain(uint64_t job_id) {
   storage::DomainRecord record = it->second->lookup.takeRecord();
   record.source = std::move(it->second->source);
   record.line = it->second->line;
+  record.rank = it->second->rank;
   // Domains reach the sink, and so the writer, in this order: the first one reported with a
   // host lookup's result carries its queries.
   for (const auto& [host, generation] : it->second->hosts_received) {

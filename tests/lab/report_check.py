@@ -13,7 +13,11 @@ scenarios without their own expectation), never from the report itself:
   both-differ: the hosts whose domain carries that finding), failed explicit CNAME queries, and
   the domains a strict RFC 7672 sender and a Postfix-like sender would defer;
 - TLSA RRset sizes and usage/selector/matching-type counts (per distinct host name);
-- in default mode, the probe count.
+- in default mode, the probe count;
+- the providers section: the providers ranked by failing domains overall, per TLD and, with
+  DIR/ranked.csv (the rank,domain list the scan read), per rank bucket: rank, provider, hosts,
+  domains served, failing hosts and domains, and the main cause where every failing domain of
+  the provider has one MX host (its findings are then its host's).
 Then the formats: JSON parses; CSV loads with the csv module and agrees with the JSON table by
 table; both load in pandas (python3-pandas); text, Markdown and HTML carry every
 section, and the HTML has its bar charts.
@@ -197,6 +201,83 @@ def expected_figures(domains):
     return f
 
 
+# report/providers.cc: a provider breaks a dane-fail domain through a host in one of these states;
+# its main cause is the most frequent finding (ties: byte order) other than these.
+FAILING_STATES = {"fail", "lookup-error", "unreachable"}
+NOT_CAUSES = {"mx-is-cname", "tlsa-alias-only", "tlsa-canonical-only", "tlsa-alias-canonical-differ",
+              "cname-query-failure", "tlsa-in-insecure-zone", "pkix-usage-in-smtp", "single-tlsa-record",
+              "dane-ee-name-mismatch-only", "tlsa-too-many-records", "tlsa-malformed", "mx-invalid-name",
+              "mx-special-address", "mx-limit-reached"}
+RANK_BUCKETS = (("top 1k", 1000), ("top 10k", 10000), ("top 100k", 100000), ("top 1M", 1000000))
+
+
+def provider_of(name):
+    """The registered domain as libpsl gives it for the lab's names: `test.` is not in the public
+    suffix list, so the default rule `*` applies (the last two labels); an IP literal is itself."""
+    if ":" in name or all(c.isdigit() or c == "." for c in name):
+        return name
+    assert name.endswith(".test"), name
+    return ".".join(name.split(".")[-2:])
+
+
+def provider_rankings(domains, partitions, limit):
+    """{(partition, rank): (provider, hosts, domains, failing_hosts, failing_domains, main_cause)};
+    main_cause None where it cannot be told from the domain objects (a failing domain with two
+    MX hosts)."""
+    stats = {}
+    for d in domains:
+        for part in partitions(d):
+            for h in d["mx"]:
+                s = stats.setdefault((part, provider_of(h["host"])), {
+                    "hosts": set(), "domains": set(), "failing_hosts": set(), "failing": set(),
+                    "causes": collections.Counter(), "knowable": True})
+                s["hosts"].add(h["host"])
+                s["domains"].add(d["domain"])
+                if d["verdict"] == "dane-fail" and h["dane"] in FAILING_STATES:
+                    s["failing_hosts"].add(h["host"])
+                    if d["domain"] not in s["failing"]:
+                        s["failing"].add(d["domain"])
+                        s["knowable"] &= len(d["mx"]) == 1
+                        s["causes"].update(set(d["findings"]) - NOT_CAUSES)
+    ranked = collections.defaultdict(list)
+    for (part, provider), s in stats.items():
+        if s["failing"]:
+            ranked[part].append(((-len(s["failing"]), -len(s["domains"]), provider), provider, s))
+    out = {}
+    for part, entries in ranked.items():
+        for rank, (_, provider, s) in enumerate(sorted(entries, key=lambda e: e[0])[:limit], 1):
+            cause = min(s["causes"].items(), key=lambda kv: (-kv[1], kv[0]))[0] if s["causes"] else None
+            out[part, rank] = (provider, len(s["hosts"]), len(s["domains"]), len(s["failing_hosts"]),
+                               len(s["failing"]), cause if s["knowable"] else None)
+    return out
+
+
+def check_providers(domains, ranks, tables, check):
+    """The providers section against provider_rankings() of the catalogue's domain objects."""
+    def tld(d):
+        return [d["domain"].rsplit(".", 1)[-1]]
+
+    def buckets(d):
+        rank = ranks.get(d["domain"])
+        return [name for name, top in RANK_BUCKETS if rank is not None and rank <= top]
+
+    for table, partitions, limit, part_column in (("providers", lambda d: [""], 20, None),
+                                                  ("provider_tlds", tld, 5, "tld"),
+                                                  ("provider_ranks", buckets, 5, "rank_bucket")):
+        if table == "provider_ranks" and not ranks:
+            continue
+        expected = provider_rankings(domains, partitions, limit)
+        rows = tables[table]["rows"]
+        check(f"{table} rows", len(expected), len(rows))
+        for r in rows:
+            key = (r[part_column] if part_column else "", r["rank"])
+            want = expected.get(key)
+            got = (r["provider"], r["hosts"], r["domains"], r["failing_hosts"], r["failing_domains"])
+            check(f"{table} {key}", want[:5] if want else None, got)
+            if want and want[5] is not None:
+                check(f"{table} {key} main_cause", want[5], r["main_cause"])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dir")
@@ -219,7 +300,8 @@ def main():
         first = tables[table]["columns"][0]["name"]
         return next((row[column] for row in tables[table]["rows"] if str(row[first]) == key), None)
 
-    expected = expected_figures(expectations(args.catalogue, args.mode))
+    domains = expectations(args.catalogue, args.mode)
+    expected = expected_figures(domains)
     for key, value in expected.items():
         if key[0] == "headline":
             check(f"headline '{key[1]}'", value, cell("headline", key[1], "count"))
@@ -244,6 +326,13 @@ def main():
           sorted(str(r["records"]) for r in tables["tlsa_rrset_sizes"]["rows"]))
     check("tlsa_parameters rows", sorted(k[1] for k in expected if k[0] == "tlsa_parameters"),
           sorted(f"{r['usage']} {r['selector']} {r['mtype']}" for r in tables["tlsa_parameters"]["rows"]))
+
+    ranks = {}
+    if (d / "ranked.csv").exists():
+        for line in (d / "ranked.csv").read_text().splitlines()[1:]:
+            rank, name = line.split(",")
+            ranks[name] = int(rank)
+    check_providers(domains, ranks, tables, check)
 
     # CSV: loads with the csv module, one header; each table's rows equal the JSON's.
     with open(d / "report.csv", newline="", encoding="utf-8") as f:

@@ -138,6 +138,17 @@ TEST(ListReader, CsvWithoutHeader) {
   EXPECT_EQ(result.stats, statsOf(3, 3));
 }
 
+TEST(ListReader, RankOfARankDomainLineIsKept) {
+  ListFiles files;
+  // A rank too large for 64 bits is still a rank,domain line, with no rank kept.
+  const auto path = files.writePlain("top.csv", "rank,domain\n7,example.com\nplain.example\n"
+                                                "99999999999999999999,big.example\n");
+  const auto result = readAll({path});
+  EXPECT_EQ(result.entries, (std::vector<DomainEntry>{{"example.com", path, 2, 7},
+                                                      {"plain.example", path, 3, std::nullopt},
+                                                      {"big.example", path, 4, std::nullopt}}));
+}
+
 TEST(ListReader, CsvHeaderIsSkippedNotAnError) {
   ListFiles files;
   const auto path = files.writePlain("top.csv", "rank,domain\n1,example.com\n2,example.net\n");

@@ -55,6 +55,7 @@ TEST(WriterTest, RecordsComeBackAsSubmitted) {
   auto writer = openWriter(path);
   ASSERT_NE(writer, nullptr);
   auto records = sampleRecords();
+  records.front().rank = 42;  // from a rank,domain list; the others are from plain lists (NULL)
   // Submitted out of order: the reader returns domain-name order.
   for (auto it = records.rbegin(); it != records.rend(); ++it) writer->submit(DomainRecord(*it));
   writer->finish(true);
@@ -67,7 +68,9 @@ TEST(WriterTest, RecordsComeBackAsSubmitted) {
   for (size_t i = 0; i < records.size(); ++i) EXPECT_EQ(back[i], records[i]) << records[i].domain;
 
   EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM runs WHERE status = 'completed' AND finished_at IS NOT NULL"), 1);
-  EXPECT_EQ(sqlInt(path, "PRAGMA user_version"), 3);  // 2: probe evidence and probe_certs; 3: runs.health, shard, lists, invalid/duplicate lines, domains.delivery_*
+  EXPECT_EQ(sqlInt(path, "PRAGMA user_version"), 3);  // 2: probe evidence and probe_certs; 3: runs.health, shard, lists, invalid/duplicate lines, domains.delivery_*, domains.rank
+  EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM domains WHERE rank = 42"), 1);
+  EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM domains WHERE rank IS NULL"), static_cast<int64_t>(records.size()) - 1);
   // The indexes for reading are built when the run finishes.
   EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN ('domains_verdict', "
                          "'hosts_name', 'hosts_dane', 'mx_host', 'tlsa_records_usage', 'findings_code', 'queries_rcode')"),
