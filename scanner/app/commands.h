@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -32,5 +33,21 @@ void addCheckCommand(CLI::App& app, Runner& run, const std::string& command_line
 // For --out FILE: '-' means standard output, as the option's absence does (a transform: the
 // command sees an empty path). Not a file named '-'.
 [[nodiscard]] CLI::Validator stdoutDash();
+
+// --shard K/N|auto and --shards N, shared by scan and list (docs/distributed.md).
+struct ShardSelection {
+  std::string shard;   // as given: "", "K/N" or "auto"
+  uint32_t shards = 0;  // --shards N; 0 when not given
+};
+struct EffectiveShard {
+  std::string shard;   // "" (the whole input) or the effective "K/N"
+  std::string origin;  // where "auto" found it, e.g. "PARALLEL_SEQ=3, --shards 4"; else ""
+};
+void addShardOptions(CLI::App& cmd, ShardSelection& selection, const char* shard_help);
+// Turns "auto" into K/N from the process environment (inputs/shard_env.h) and says so on stderr
+// as `danescan COMMAND: ...` unless quiet. Throws CLI::ValidationError (exit 2) when the
+// environment cannot give one, or --shards comes without --shard auto.
+[[nodiscard]] EffectiveShard resolveShard(const ShardSelection& selection, const char* command,
+                                          bool quiet);
 
 }  // namespace danescan::app

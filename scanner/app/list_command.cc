@@ -13,7 +13,8 @@ namespace {
 
 struct ListOptions {
   std::vector<std::string> lists;
-  std::string shard;
+  ShardSelection shard_selection;
+  std::string shard;  // effective K/N, "" for all
   bool no_dedup = false;
   bool quiet = false;
 };
@@ -70,23 +71,28 @@ void addListCommand(CLI::App& app, Runner& run) {
                   "Domain lists: plain text (one name a line, # comments) or rank,domain CSV, "
                   "either may be gzip-compressed; '-' reads standard input")
       ->required();
-  cmd->add_option("--shard", options->shard, "Only shard K of N (stable hash partition), e.g. 2/8")
-      ->check(shardValidator());
+  addShardOptions(*cmd, options->shard_selection,
+                  "Only shard K of N (stable hash partition), e.g. 2/8; 'auto': K/N from a "
+                  "scheduler's environment (Kubernetes, Slurm, GNU parallel)");
   cmd->add_flag("--no-dedup", options->no_dedup, "Print repeated names every time they occur");
   cmd->add_flag("--quiet,-q", options->quiet, "No summary on standard error");
   cmd->footer(
       "Invalid lines are reported on standard error as FILE:LINE: REASON and skipped.\n"
       "Exit status: 0 done, 1 a list could not be read, 2 usage error.");
-  cmd->callback([options, &run] { run = [options] { return runList(*options); }; });
+  cmd->callback([options, &run] {
+    options->shard = resolveShard(options->shard_selection, "list", options->quiet).shard;
+    run = [options] { return runList(*options); };
+  });
 }
 
 CLI::Validator shardValidator() {
   return CLI::Validator(
       [](std::string& value) {
+        if (value == "auto") return std::string();  // resolved after parsing (resolveShard)
         std::string error;
         return inputs::Shard::parse(value, error) ? std::string() : error;
       },
-      "K/N");
+      "K/N|auto");
 }
 
 }  // namespace danescan::app

@@ -57,7 +57,9 @@ struct ScanCommandOptions {
   unsigned timeout_ms = 2000;
   unsigned attempts = 3;
   bool resume = false;
-  std::string shard;
+  ShardSelection shard_selection;
+  std::string shard;         // effective K/N, "" for the whole input
+  std::string shard_origin;  // where --shard auto found it
   bool quiet = false;
 };
 
@@ -103,6 +105,7 @@ std::string optionsJson(const ScanCommandOptions& o) {
   w.key("timeout_ms").value(int64_t{o.timeout_ms});
   w.key("attempts").value(int64_t{o.attempts});
   w.key("shard").value(o.shard);
+  if (!o.shard_origin.empty()) w.key("shard_origin").value(o.shard_origin);
   w.endObject();
   return out;
 }
@@ -627,8 +630,9 @@ void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line)
       ->check(CLI::Range(1, 10))
       ->capture_default_str();
   cmd->add_flag("--resume", o->resume, "Continue the interrupted scan in this database without redoing finished domains");
-  cmd->add_option("--shard", o->shard, "Scan only shard K of N of the input, e.g. 2/8 (merge the shards with 'danescan merge')")
-      ->check(shardValidator());
+  addShardOptions(*cmd, o->shard_selection,
+                  "Scan only shard K of N of the input, e.g. 2/8 (merge the shards with 'danescan merge'); 'auto': K/N "
+                  "from a scheduler's environment (docs/distributed.md)");
   cmd->add_flag("--quiet,-q", o->quiet, "No progress output");
   cmd->footer(
       "Progress goes to standard error (a status line on a terminal, a log line every 10 s otherwise).\n"
@@ -640,7 +644,12 @@ void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line)
       "Exit status: 0 the scan completed (whatever the verdicts), 1 it failed or was interrupted\n"
       "(continue with --resume), 2 usage error.\n"
       "Example: danescan scan top-1m.csv.gz --resolver 127.0.0.1 --db survey.sqlite");
-  cmd->callback([o, &run, command_line] { run = [o, command_line] { return runScan(*o, command_line); }; });
+  cmd->callback([o, &run, command_line] {
+    const EffectiveShard shard = resolveShard(o->shard_selection, "scan", o->quiet);
+    o->shard = shard.shard;
+    o->shard_origin = shard.origin;
+    run = [o, command_line] { return runScan(*o, command_line); };
+  });
 }
 
 }  // namespace danescan::app

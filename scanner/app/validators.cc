@@ -1,6 +1,11 @@
-// scanner/app/validators.cc — option validators that several commands share (scan, bench, --out).
+// scanner/app/validators.cc — option validators that several commands share (scan, bench, list,
+// --out), and the --shard/--shards pair of scan and list.
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <string>
 
+#include "inputs/shard_env.h"
 #include "scanner/app/commands.h"
 #include "scanner/dns/resolver_address.h"
 
@@ -22,6 +27,45 @@ CLI::Validator stdoutDash() {
         return std::string();
       },
       "");
+}
+
+void addShardOptions(CLI::App& cmd, ShardSelection& selection, const char* shard_help) {
+  cmd.add_option("--shard", selection.shard, shard_help)->check(shardValidator());
+  cmd.add_option("--shards", selection.shards,
+                 "With --shard auto: the shard count N where the scheduler does not give it "
+                 "(Kubernetes, GNU parallel); default: $" +
+                     std::string(inputs::kShardsEnv))
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            return value.find_first_not_of("0123456789") == std::string::npos && value.find_first_not_of('0') != std::string::npos
+                       ? std::string()
+                       : "the shard count must be a whole number of at least 1, not '" + value + "'";
+          },
+          "N"));
+}
+
+EffectiveShard resolveShard(const ShardSelection& selection, const char* command, bool quiet) {
+  if (selection.shard != "auto") {
+    if (selection.shards != 0) {
+      throw CLI::ValidationError("--shards", "goes with --shard auto (--shard K/N names N itself)");
+    }
+    return {selection.shard, ""};
+  }
+  std::string error;
+  const auto found = inputs::resolveAutoShard(
+      [](const char* name) -> const char* { return std::getenv(name); },
+      selection.shards != 0 ? std::optional<uint32_t>(selection.shards) : std::nullopt, error);
+  if (!found) throw CLI::ValidationError("--shard auto", error);
+  EffectiveShard effective{
+      std::to_string(found->shard.index) + "/" + std::to_string(found->shard.count), found->origin};
+  if (!quiet) {
+    std::string ignored;
+    for (const auto& name : found->ignored) ignored += (ignored.empty() ? "" : ", ") + name;
+    std::fprintf(stderr, "danescan %s: --shard auto: shard %s (%s)%s%s\n", command,
+                 effective.shard.c_str(), found->origin.c_str(),
+                 ignored.empty() ? "" : "; also set, ignored: ", ignored.c_str());
+  }
+  return effective;
 }
 
 }  // namespace danescan::app

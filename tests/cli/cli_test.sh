@@ -138,5 +138,31 @@ expect shards-union 0 '^500$' -- bash -c "cat '$tmp'/shard? | sort -u | wc -l"
 expect shards-disjoint 0 '^500$' -- bash -c "cat '$tmp'/shard? | wc -l"
 expect shards-nonempty 0 '^0$' -- bash -c "for f in '$tmp'/shard?; do [ -s \"\$f\" ] || echo empty; done | wc -l"
 
+# --shard auto (docs/distributed.md): each engine's variables select the same names as the
+# explicit K/N. The engines' variables of the environment this test runs in are cleared first.
+clean=(env -u PARALLEL_SEQ -u JOB_COMPLETION_INDEX -u SLURM_ARRAY_TASK_ID -u SLURM_ARRAY_TASK_MIN
+  -u SLURM_ARRAY_TASK_MAX -u SLURM_ARRAY_TASK_STEP -u SLURM_ARRAY_TASK_COUNT -u DANESCAN_SHARDS)
+for k in 1 2 3; do
+  expect "auto-parallel-$k" 0 '^same$' -- bash -c "${clean[*]} PARALLEL_SEQ=$k '$bin' list -q --shard auto --shards 3 '$tmp/many.txt' | cmp -s - '$tmp/shard$k' && echo same"
+  expect "auto-kubernetes-$k" 0 '^same$' -- bash -c "${clean[*]} JOB_COMPLETION_INDEX=$((k - 1)) DANESCAN_SHARDS=3 '$bin' list -q --shard auto '$tmp/many.txt' | cmp -s - '$tmp/shard$k' && echo same"
+  expect "auto-slurm-0-$k" 0 '^same$' -- bash -c "${clean[*]} SLURM_ARRAY_TASK_ID=$((k - 1)) SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_MAX=2 SLURM_ARRAY_TASK_COUNT=3 '$bin' list -q --shard auto '$tmp/many.txt' | cmp -s - '$tmp/shard$k' && echo same"
+  expect "auto-slurm-1-$k" 0 '^same$' -- bash -c "${clean[*]} SLURM_ARRAY_TASK_ID=$k SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_MAX=3 SLURM_ARRAY_TASK_COUNT=3 '$bin' list -q --shard auto '$tmp/many.txt' | cmp -s - '$tmp/shard$k' && echo same"
+done
+expect auto-says-shard 0 '^danescan list: --shard auto: shard 2/3 \(PARALLEL_SEQ=2, --shards 3\)$' -- bash -c "${clean[*]} PARALLEL_SEQ=2 '$bin' list --shard auto --shards 3 '$tmp/many.txt' 2>&1 >/dev/null | head -1"
+expect auto-none 2 'no shard index in the environment.*PARALLEL_SEQ.*JOB_COMPLETION_INDEX.*SLURM_ARRAY_TASK_ID' -- "${clean[@]}" "$bin" list --shard auto --shards 3 "$tmp/many.txt"
+expect auto-no-count 2 'PARALLEL_SEQ=1 gives the shard index but not the count' -- "${clean[@]}" PARALLEL_SEQ=1 "$bin" list --shard auto "$tmp/many.txt"
+expect auto-out-of-range 2 'JOB_COMPLETION_INDEX=3 is outside 0\.\.2' -- "${clean[@]}" JOB_COMPLETION_INDEX=3 DANESCAN_SHARDS=3 "$bin" list --shard auto "$tmp/many.txt"
+expect auto-not-a-number 2 'SLURM_ARRAY_TASK_ID="one"' -- "${clean[@]}" SLURM_ARRAY_TASK_ID=one SLURM_ARRAY_TASK_COUNT=3 "$bin" list --shard auto "$tmp/many.txt"
+expect auto-zero-count 2 'DANESCAN_SHARDS=0' -- "${clean[@]}" PARALLEL_SEQ=1 DANESCAN_SHARDS=0 "$bin" list --shard auto "$tmp/many.txt"
+expect auto-bad-shards 2 '\-\-shards: the shard count must be a whole number' -- "${clean[@]}" PARALLEL_SEQ=1 "$bin" list --shard auto --shards 0 "$tmp/many.txt"
+expect shards-without-auto 2 '\-\-shards: goes with --shard auto' -- "$bin" list --shard 1/3 --shards 3 "$tmp/many.txt"
+expect scan-auto-none 2 'no shard index in the environment' -- "${clean[@]}" "$bin" scan "$tmp/one.txt" --resolver 127.0.0.1:9 --db "$tmp/auto.sqlite" --shard auto
+# The scan's recorded options hold the effective K/N and where it came from, not "auto".
+expect scan-auto-completes 0 '' -- "${clean[@]}" PARALLEL_SEQ=2 "$bin" scan "$tmp/one.txt" --resolver 127.0.0.1:9 --db "$tmp/auto.sqlite" --timeout 10 --attempts 1 --quiet --shard auto --shards 3
+expect scan-auto-options 0 '^2/3 PARALLEL_SEQ=2, --shards 3$' -- /usr/bin/python3 -c "
+import json, sqlite3, sys
+o = json.loads(sqlite3.connect(sys.argv[1]).execute('SELECT options FROM runs').fetchone()[0])
+print(o['shard'], o['shard_origin'])" "$tmp/auto.sqlite"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
