@@ -81,8 +81,6 @@ expect report-compare-missing 1 'danescan report: .*old\.sqlite' -- "$bin" repor
 expect report-no-partial-left 0 '^0$' -- bash -c "ls '$tmp' | grep -c partial || true"
 
 # --out - is standard output (issue 11), never a file named '-'.
-expect export-out-dash 0 '^\{"domain":"a\.example","verdict":"dns-error"' -- bash -c "cd '$tmp' && '$bin' export --db opts.sqlite --out -"
-expect report-out-dash 0 'domains scanned +1 ' -- bash -c "cd '$tmp' && '$bin' report --db opts.sqlite --out -"
 expect bench-out-dash 1 '"offered_qps"' -- bash -c "cd '$tmp' && '$bin' bench -q --resolver 127.0.0.1:9 --list one.txt --rate 100 --duration 0.05 --timeout 20 --format json --out - 2>/dev/null"
 expect out-dash-no-file 0 '^absent$' -- bash -c "[ -e '$tmp/-' ] && echo present || echo absent"
 
@@ -94,6 +92,10 @@ expect check-missing-domain 2 'DOMAIN' -- "$bin" check --resolver 127.0.0.1
 expect check-bad-color 2 'color' -- "$bin" check a.example --resolver 127.0.0.1 --color sometimes
 expect check-no-answer 1 'Verdict: dns-error' -- "$bin" check A.Example. --resolver 127.0.0.1:9 --timeout 10 --attempts 1
 expect check-no-answer-json 1 '^\{"domain":"a\.example","verdict":"dns-error","mx_rcode":"TIMEOUT"' -- "$bin" check a.example --resolver 127.0.0.1:9 --timeout 10 --attempts 1 --json --db "$tmp/check.sqlite"
+# --out - on a database that holds a domain (check --db above stored a.example; a scan against a
+# resolver that never answers stores nothing).
+expect export-out-dash 0 '^\{"domain":"a\.example","verdict":"dns-error"' -- bash -c "cd '$tmp' && '$bin' export --db check.sqlite --out -"
+expect report-out-dash 0 'domains scanned +1 ' -- bash -c "cd '$tmp' && '$bin' report --db check.sqlite --out -"
 expect check-db-run 0 '"domain":"a\.example","verdict":"dns-error"' -- "$bin" export --db "$tmp/check.sqlite"
 
 # danescan bench: usage errors (exit 2) name what is wrong; a resolver that never answers is exit 1,
