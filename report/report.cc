@@ -1,6 +1,7 @@
 // report/report.cc — builds the report model from the database and dispatches to a renderer.
 #include "report/report.h"
 
+#include "report/methods.h"
 #include "report/providers.h"
 #include "report/sections.h"
 #include "report/source.h"
@@ -30,6 +31,9 @@ bool build(const Options& options, Report& report, std::string& error) {
       report.about.emplace_back("compared_started_at", source->text("SELECT started_at FROM old.runs WHERE id = ?2"));
     }
     report.sections.clear();
+    report.sections.push_back(methodsSection(*source));
+    // A comparison across runs that differ in a result-changing option says so at the top.
+    for (const std::string& warning : optionDifferenceWarnings(report.sections.back())) report.about.emplace_back("warning", warning);
     report.sections.push_back(headlineSection(*source));
     report.sections.push_back(findingsSection(*source));
     report.sections.push_back(causesSection(*source));
