@@ -17,6 +17,7 @@ Environment: DANESCAN_LAB_DIR (run dir, default /tmp/danescan-lab); DANESCAN_LAB
 """
 
 import hashlib
+import ipaddress
 import json
 import os
 import pathlib
@@ -214,7 +215,7 @@ def main():
         return 1
     smtp = json.loads(WORLD.read_text()).get("smtp") or {}
     failed = 0
-    for address, spec in sorted(smtp.items(), key=lambda kv: socket.inet_aton(kv[0])):
+    for address, spec in sorted(smtp.items(), key=lambda kv: (ipaddress.ip_address(kv[0]).version, ipaddress.ip_address(kv[0]))):
         behaviour = spec["behaviour"]
         try:
             problem = CHECKS[behaviour](address, spec)
