@@ -28,6 +28,7 @@ import argparse
 import collections
 import csv
 import json
+import re
 import pathlib
 import sys
 
@@ -301,6 +302,19 @@ def main():
         return next((row[column] for row in tables[table]["rows"] if str(row[first]) == key), None)
 
     domains = expectations(args.catalogue, args.mode)
+    # The methods box (report/methods.cc): the scan's program, list, resolver and probes, from what
+    # the test gave it: every catalogue domain read once from one list, no line invalid.
+    box = {}
+    for r in tables["methods"]["rows"]:
+        box.setdefault(r["item"], []).append(r["setting"])
+    check("methods: first section", "methods", report["sections"][0]["id"])
+    check("methods: status", ["completed"], box.get("status"))
+    check("methods: lists", 1, len(box.get("list", [])))
+    listed = re.fullmatch(r".*: (\d+) lines, 0 invalid, 0 duplicates", (box.get("list") or [""])[0])
+    # One line per domain, and the CSV list's header line when it counts it.
+    check("methods: list lines", True, bool(listed) and int(listed.group(1)) in (len(domains), len(domains) + 1))
+    check("methods: probes", ["off (--no-probe)" if args.mode == "no-probe" else "on"], box.get("probes"))
+    check("methods: danescan version", True, bool(box.get("danescan version")))
     expected = expected_figures(domains)
     for key, value in expected.items():
         if key[0] == "headline":

@@ -291,8 +291,8 @@ TEST_F(ReportTest, JsonParsesWithEveryTable) {
   std::ofstream(path) << render("json");
   const std::string check =
       "python3 -c \"import json,sys; j=json.load(open(sys.argv[1])); t=j['tables']; "
-      // 27 tables, with causes (2), delivery (3), providers (3) and rollover (2).
-      "assert len(t) == 37, len(t); assert len(t['delivery']['rows']) == 8; "
+      // 27 tables, with methods (2 with --compare), causes (2), delivery (3), providers (3) and rollover (2).
+      "assert len(t) == 39, len(t); assert len(t['delivery']['rows']) == 8; "
       "assert t['verdicts']['rows'][0] == {'verdict': 'no-mail', 'domains': 1, 'share': 1/11}, "
       "t['verdicts']['rows'][0]; "
       "assert all(len(r) == len(v['columns']) for v in t.values() for r in v['rows']); "
@@ -377,8 +377,8 @@ TEST_F(ReportTest, WithoutCompareThereIsNoCompareSection) {
   Report plain;
   std::string error;
   ASSERT_TRUE(build(Options{dir_->file("scan.sqlite"), ""}, plain, error)) << error;
-  EXPECT_EQ(plain.sections.size(), 9u);      // with causes, delivery and providers
-  EXPECT_EQ(report_->sections.size(), 11u);  // with `compare` and `rollover`
+  EXPECT_EQ(plain.sections.size(), 10u);     // with methods, causes, delivery and providers
+  EXPECT_EQ(report_->sections.size(), 12u);  // with `compare` and `rollover`
 }
 
 TEST(ReportErrorsTest, MissingForeignAndOtherVersionDatabasesAreRefused) {
