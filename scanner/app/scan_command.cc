@@ -564,6 +564,7 @@ void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line)
   cmd->add_option("--resolver", o->resolvers,
                   "Validating resolver to query, IP[:PORT] (repeatable: they share the load and fail over; never the system resolver)")
       ->required()
+      ->allow_extra_args(false)  // one address per --resolver: `--resolver A LIST` leaves LIST positional
       ->check(resolverValidator());
   cmd->add_option("--db", o->db, "SQLite database to write (created if missing; a new run is appended)")->required();
   cmd->add_flag("--allow-special-addresses", o->allow_special,

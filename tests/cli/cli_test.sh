@@ -67,6 +67,9 @@ expect merge-missing-shard 1 'danescan merge: ' -- "$bin" merge "$tmp/merged.sql
 # contract's own example; issue 11), nothing stored, the run and its options recorded.
 printf 'a.example\n' >"$tmp/q\"uote.txt"
 expect scan-no-answer-fails 1 'the resolver never answered' -- "$bin" scan "$tmp/q\"uote.txt" --resolver 127.0.0.1:9 --db "$tmp/opts.sqlite" --timeout 10 --attempts 1 --quiet --tls-concurrency 7 --ehlo-name probe.example
+# One address per --resolver: a list named after it is the LIST, not a second resolver (exit 1: the
+# resolver never answered, so the list was read and scanned; before, exit 2: no LIST).
+expect scan-resolver-then-list 1 'the resolver never answered' -- "$bin" scan --resolver 127.0.0.1:9 "$tmp/q\"uote.txt" --db "$tmp/order.sqlite" --timeout 10 --attempts 1 --quiet
 expect run-options-json 0 'q"uote\.txt.*127\.0\.0\.1:9.* 7 probe\.example$' -- /usr/bin/python3 -c "
 import json, sqlite3, sys
 o = json.loads(sqlite3.connect(sys.argv[1]).execute('SELECT options FROM runs').fetchone()[0])
