@@ -154,10 +154,12 @@ class Progress {
       probes = " · " + std::to_string(c.probes_done) + " probes (" + std::to_string(c.probes_failed) + " not authenticated, " +
                std::to_string(c.probes_requested - c.probes_done) + " in flight)";
     }
-    std::fprintf(stderr, "%sdanescan scan: %" PRIu64 "%s domains%s · %.0f domains/s · %.0f queries/s · %zu in flight (window %u) · %" PRIu64
+    // The final line also names the largest window (with --concurrency auto, what it grew to).
+    const std::string peak = final && c.window_peak != c.window ? ", peak " + std::to_string(c.window_peak) : "";
+    std::fprintf(stderr, "%sdanescan scan: %" PRIu64 "%s domains%s · %.0f domains/s · %.0f queries/s · %zu in flight (window %u%s) · %" PRIu64
                          " failed queries%s · %s%s%s",
                  tty_ && !final ? "\r\033[K" : "", c.domains_done, of_total.c_str(), percent.c_str(), rate, qrate, c.queries_in_flight,
-                 c.window,
+                 c.window, peak.c_str(),
                  c.queries_failed, probes.c_str(), formatDuration(elapsed).c_str(), eta.c_str(), tty_ && !final ? "" : "\n");
     std::fflush(stderr);
   }

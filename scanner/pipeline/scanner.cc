@@ -86,7 +86,7 @@ Scanner::Scanner(uv_loop_t* loop, ScanOptions options, Transport transport, Doma
     w.feedback_ms = options_.feedback_ms;
     adaptive_.emplace(w);
   }
-  counters_.window = window();
+  counters_.window = counters_.window_peak = window();
   counters_.domains_total = options_.total_domains;
   tokens_ = std::max(1.0, options_.qps / 20);
   int error = 0;
@@ -506,6 +506,7 @@ void Scanner::onAnswer(const std::string& key, dns::QueryResult result) {
   if (adaptive_) {
     adaptive_->record(!answered || isServfail(result), uv_now(loop_));
     counters_.window = adaptive_->size();
+    counters_.window_peak = std::max(counters_.window_peak, counters_.window);
   }
   auto it = pending_.find(key);
   if (it != pending_.end()) {

@@ -103,6 +103,7 @@ struct ScanCounters {
   uint64_t probes_failed = 0;         // of those, not authenticated or not connected
   size_t queries_in_flight = 0;
   unsigned window = 0;                // DNS queries allowed in flight now (fixed, or the adaptive window)
+  unsigned window_peak = 0;           // the largest window of the run so far
   size_t queries_queued = 0;
   size_t domains_in_flight = 0;
 };
