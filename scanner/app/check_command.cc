@@ -435,25 +435,8 @@ void addCheckCommand(CLI::App& app, Runner& run, const std::string& command_line
   cmd->add_option("--smtp-port", o->smtp_port, "Probe SMTP on this port")->check(CLI::Range(1, 65535))->capture_default_str();
   cmd->add_option("--ehlo-name", o->ehlo_name, "Name to send in EHLO (use a name of the checking machine that resolves to it)")
       ->capture_default_str();
-  cmd->add_option("--connect-timeout", o->connect_timeout_ms, "TCP connect timeout of a probe in ms")
-      ->check(CLI::Range(100, 600000))
-      ->capture_default_str();
-  cmd->add_option("--probe-timeout", o->stage_timeout_ms,
-                  "Timeout of each SMTP/TLS stage of a probe in ms (greeting, EHLO, STARTTLS, handshake)")
-      ->check(CLI::Range(100, 600000))
-      ->capture_default_str();
-  cmd->add_option("--probe-deadline", o->probe_deadline_ms, "A whole probe ends after this many ms, whatever the server does")
-      ->check(CLI::Range(100, 3600000))
-      ->capture_default_str();
-  cmd->add_option("--smtp-retry-delay", o->retry_delay_ms, "Wait this many ms before the one retry after a 421 reply")
-      ->check(CLI::Range(0, 3600000))
-      ->capture_default_str();
-  cmd->add_option("--timeout", o->timeout_ms, "First per-query timeout in ms (doubled on each retry)")
-      ->check(CLI::Range(10, 60000))
-      ->capture_default_str();
-  cmd->add_option("--attempts", o->attempts, "UDP attempts per query, rotating across resolvers")
-      ->check(CLI::Range(1, 10))
-      ->capture_default_str();
+  addProbeTimingOptions(*cmd, o->connect_timeout_ms, o->stage_timeout_ms, o->probe_deadline_ms, o->retry_delay_ms);
+  addQueryTimingOptions(*cmd, o->timeout_ms, o->attempts);
   cmd->footer(
       "Runs the scan's pipeline on one domain: the MX RRset and its AD bit, each host's CNAME chain, addresses,\n"
       "TLSA base name and records, each address's probe (stages, certificate chain, the TLSA record that\n"

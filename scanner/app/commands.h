@@ -34,6 +34,13 @@ void addCheckCommand(CLI::App& app, Runner& run, const std::string& command_line
 // command sees an empty path). Not a file named '-'.
 [[nodiscard]] CLI::Validator stdoutDash();
 
+// The options scan and check share, one declaration each (same names, checks and help texts):
+// the probe's timing (--connect-timeout, --probe-timeout, --probe-deadline, --smtp-retry-delay)
+// and the DNS client's (--timeout, --attempts). Values in ms, defaults those of the variables.
+void addProbeTimingOptions(CLI::App& cmd, unsigned& connect_timeout_ms, unsigned& stage_timeout_ms,
+                           unsigned& probe_deadline_ms, unsigned& retry_delay_ms);
+void addQueryTimingOptions(CLI::App& cmd, unsigned& timeout_ms, unsigned& attempts);
+
 // --shard K/N|auto and --shards N, shared by scan and list (docs/distributed.md).
 struct ShardSelection {
   std::string shard;   // as given: "", "K/N" or "auto"

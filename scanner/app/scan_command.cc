@@ -603,19 +603,7 @@ void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line)
       ->capture_default_str();
   cmd->add_option("--ehlo-name", o->ehlo_name, "Name to send in EHLO (use a name of the scanning machine that resolves to it)")
       ->capture_default_str();
-  cmd->add_option("--connect-timeout", o->connect_timeout_ms, "TCP connect timeout of a probe in ms")
-      ->check(CLI::Range(100, 600000))
-      ->capture_default_str();
-  cmd->add_option("--probe-timeout", o->stage_timeout_ms,
-                  "Timeout of each SMTP/TLS stage of a probe in ms (greeting, EHLO, STARTTLS, handshake)")
-      ->check(CLI::Range(100, 600000))
-      ->capture_default_str();
-  cmd->add_option("--probe-deadline", o->probe_deadline_ms, "A whole probe ends after this many ms, whatever the server does")
-      ->check(CLI::Range(100, 3600000))
-      ->capture_default_str();
-  cmd->add_option("--smtp-retry-delay", o->retry_delay_ms, "Wait this many ms before the one retry after a 421 reply")
-      ->check(CLI::Range(0, 3600000))
-      ->capture_default_str();
+  addProbeTimingOptions(*cmd, o->connect_timeout_ms, o->stage_timeout_ms, o->probe_deadline_ms, o->retry_delay_ms);
   cmd->add_option("--concurrency", o->concurrency,
                   "DNS queries in flight: 'auto' finds the number as the scan runs (from 256, growing while the answer rate "
                   "grows and timeouts and SERVFAILs do not, halving when they rise; at most --concurrency-max), or N for a "
@@ -626,12 +614,7 @@ void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line)
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   cmd->add_option("--qps", o->qps, "At most N queries per second (0: no limit)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--timeout", o->timeout_ms, "First per-query timeout in ms (doubled on each retry)")
-      ->check(CLI::Range(10, 60000))
-      ->capture_default_str();
-  cmd->add_option("--attempts", o->attempts, "UDP attempts per query, rotating across resolvers")
-      ->check(CLI::Range(1, 10))
-      ->capture_default_str();
+  addQueryTimingOptions(*cmd, o->timeout_ms, o->attempts);
   cmd->add_flag("--resume", o->resume, "Continue the interrupted scan in this database without redoing finished domains");
   addShardOptions(*cmd, o->shard_selection,
                   "Scan only shard K of N of the input, e.g. 2/8 (merge the shards with 'danescan merge'); 'auto': K/N "

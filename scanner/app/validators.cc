@@ -68,4 +68,30 @@ EffectiveShard resolveShard(const ShardSelection& selection, const char* command
   return effective;
 }
 
+void addProbeTimingOptions(CLI::App& cmd, unsigned& connect_timeout_ms, unsigned& stage_timeout_ms,
+                           unsigned& probe_deadline_ms, unsigned& retry_delay_ms) {
+  cmd.add_option("--connect-timeout", connect_timeout_ms, "TCP connect timeout of a probe in ms")
+      ->check(CLI::Range(100, 600000))
+      ->capture_default_str();
+  cmd.add_option("--probe-timeout", stage_timeout_ms,
+                 "Timeout of each SMTP/TLS stage of a probe in ms (greeting, EHLO, STARTTLS, handshake)")
+      ->check(CLI::Range(100, 600000))
+      ->capture_default_str();
+  cmd.add_option("--probe-deadline", probe_deadline_ms, "A whole probe ends after this many ms, whatever the server does")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
+  cmd.add_option("--smtp-retry-delay", retry_delay_ms, "Wait this many ms before the one retry after a 421 reply")
+      ->check(CLI::Range(0, 3600000))
+      ->capture_default_str();
+}
+
+void addQueryTimingOptions(CLI::App& cmd, unsigned& timeout_ms, unsigned& attempts) {
+  cmd.add_option("--timeout", timeout_ms, "First per-query timeout in ms (doubled on each retry)")
+      ->check(CLI::Range(10, 60000))
+      ->capture_default_str();
+  cmd.add_option("--attempts", attempts, "UDP attempts per query, rotating across resolvers")
+      ->check(CLI::Range(1, 10))
+      ->capture_default_str();
+}
+
 }  // namespace danescan::app
