@@ -57,6 +57,10 @@ constexpr size_t kRecvChunks = 20;       // datagrams per recvmmsg() at most (li
 constexpr size_t kChunkSize = 65536;     // libuv's slice of the receive buffer per datagram
 constexpr size_t kSlots = 65536;         // one per DNS ID, per link
 
+// The relay's clock: CLOCK_MONOTONIC in whole ms. Not uv_now(), which is the time the loop
+// iteration began (and may come from a coarse clock): an answer is due at a precise moment.
+uint64_t nowMs() noexcept { return uv_hrtime() / 1'000'000; }
+
 struct Mapping {
   sockaddr_in listen{};
   sockaddr_in upstream{};
@@ -403,7 +407,8 @@ void Relay::onQuery(Link& link, uint8_t* data, size_t length, const sockaddr* fr
   const std::string name = questionName(data, length);
   if (name.empty()) ++counters_.unparsed;  // forwarded all the same, with the root's profile
   const auto profile = keyProfile(name.empty() ? std::string(1, '.') : zoneKey(name), args_.params);
-  const uint64_t now = uv_now(loop_);
+  // Rounded up: the answer leaves at arrival + RTT or later, never a fraction of a ms early.
+  const uint64_t now = (uv_hrtime() + 999'999) / 1'000'000;
   // The next free ID of this link; one still waiting past the expiry is taken over.
   Slot* slot = nullptr;
   uint16_t id = 0;
@@ -455,7 +460,7 @@ void Relay::onAnswer(Link& link, uint8_t* data, size_t length, const sockaddr* f
     ++counters_.lost_answer;
     return;
   }
-  const uint64_t now = uv_now(loop_);
+  const uint64_t now = nowMs();
   if (slot.ratelimited && !limiter_.allow(slot.key_hash, now)) {
     ++counters_.ratelimited;
     return;
@@ -493,7 +498,7 @@ void Relay::sendAnswer(uint8_t link, const uint8_t* data, size_t length, const s
 }
 
 void Relay::onTick() {
-  wheel_.advance(uv_now(loop_), [this](Pending& p) {
+  wheel_.advance(nowMs(), [this](Pending& p) {
     sendAnswer(p.link, pool_[p.buffer].data(), p.length, p.to);
     free_buffers_.push_back(p.buffer);
   });
@@ -504,7 +509,7 @@ void Relay::onTick() {
 }
 
 void Relay::onSweep() {
-  const uint64_t now = uv_now(loop_);
+  const uint64_t now = nowMs();
   for (auto& link : links_) {
     for (Slot& s : link->slots) {
       if (s.used && now - s.arrival_ms > args_.expire_ms) {
