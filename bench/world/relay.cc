@@ -419,7 +419,7 @@ void Relay::onQuery(Link& link, uint8_t* data, size_t length, const sockaddr* fr
       slot = &s;
       break;
     }
-    if (now - s.arrival_ms > args_.expire_ms) {
+    if (s.arrival_ms + args_.expire_ms < now) {  // not now - arrival: arrival is rounded up
       ++counters_.expired;
       slot = &s;
       break;
@@ -512,7 +512,7 @@ void Relay::onSweep() {
   const uint64_t now = nowMs();
   for (auto& link : links_) {
     for (Slot& s : link->slots) {
-      if (s.used && now - s.arrival_ms > args_.expire_ms) {
+      if (s.used && s.arrival_ms + args_.expire_ms < now) {
         s.used = false;
         ++counters_.expired;
       }
