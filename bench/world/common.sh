@@ -10,9 +10,14 @@ RESOLVER=127.54.1.1
 RESOLVER_OUT=127.54.1.2
 declare -A NSD_ADDR=([root]=127.54.0.1 [tld]=127.54.0.2 [dom]=127.54.0.3 [prov]=127.54.0.4)
 declare -A NSD_ZONE=([root]=. [tld]=bench. [dom]=sa0.bench. [prov]=prov0.bench.)  # one zone each serves
+# Internet mode (up --internet): nsd moves to these addresses and world_relay (bench/world/relay.cc)
+# listens on NSD_ADDR in its place, so zones, glue and unbound's configuration stay the same.
+declare -A NSD_BEHIND_RELAY=([root]=127.55.0.1 [tld]=127.55.0.2 [dom]=127.55.0.3 [prov]=127.55.0.4)
+RELAY=${DANESCAN_RELAY:-$(cd "$WORLD_SRC/../.." && pwd -P)/build/bench/world_relay}
 
-# Every component: name = pid file in $RUN. Start order; down goes backwards.
-COMPONENTS=(nsd-root nsd-tld nsd-dom nsd-prov unbound)
+# Every component: name = pid file in $RUN. Start order; down goes backwards. The relay runs in
+# internet mode only; down stops whatever of them runs.
+COMPONENTS=(nsd-root nsd-tld nsd-dom nsd-prov relay unbound)
 
 die() { echo "world: $*" >&2; exit 1; }
 
@@ -30,12 +35,13 @@ world_lock() {
 
 proc_args() { tr '\0' '\n' < "/proc/$1/cmdline" 2>/dev/null || true; }
 
-# True if pid $1 is one of this run dir's world processes: nsd or unbound with an argument
-# that is a path below $RUN (their config file).
+# True if pid $1 is one of this run dir's world processes: nsd, unbound or world_relay with an
+# argument that is a path below $RUN (their config file; the relay's pid file and log).
 is_world_pid() {
   local exe
   exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-  case "${exe##*/}" in nsd|unbound) ;; *) return 1 ;; esac
+  exe=${exe% (deleted)}  # a relay rebuilt while it runs
+  case "${exe##*/}" in nsd|unbound|world_relay) ;; *) return 1 ;; esac
   proc_args "$1" | grep -qF "$RUN/"
 }
 
