@@ -313,6 +313,12 @@ server:
   rrset-cache-size: 512m
   key-cache-size: 32m
   neg-cache-size: 64m
+  # A server that timed out is probed again at once, not shunned for infra-host-ttl: the
+  # world's domains share four servers (each domain stands for a zone of its own), so on the
+  # internet mode a few slow domains would otherwise take every domain of their zone down with
+  # them, which on the internet (one zone, its own servers) they do not. The lab does the same.
+  infra-keep-probing: yes
+  infra-host-ttl: 60
   outgoing-range: 8192
   num-queries-per-thread: 4096
   # Bursts of replies overflow the default 208 KB buffers (lab-notes.md); root forces more.

@@ -38,6 +38,7 @@ namespace {
 namespace uvl = danescan::scanner::loop;
 using danescan::bench::world::DelayWheel;
 using danescan::bench::world::keyProfile;
+using danescan::bench::world::KeyProfile;
 using danescan::bench::world::LossDraw;
 using danescan::bench::world::RateLimiter;
 using danescan::bench::world::RelayParams;
@@ -74,6 +75,7 @@ struct Args {
   int sockbuf = 4 << 20;
   std::string pid_file;
   std::string log_file;
+  bool classify = false;  // --classify: print the profile of each name on stdin, relay nothing
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -83,7 +85,9 @@ struct Args {
                "         [--seed N] [--loss P] [--slow SHARE] [--slow-ms MS] [--ratelimit SHARE]\n"
                "         [--ratelimit-per-s N] [--rtt-fixed MS] [--rtt-median MS] [--rtt-sigma S]\n"
                "         [--rtt-min MS] [--rtt-max MS] [--expire-ms MS] [--sockbuf BYTES]\n"
+               "         [--per-zone] [--slow-key KEY ...] [--ratelimit-key KEY ...]\n"
                "         [--pid-file PATH] [--log PATH]\n"
+               "       world_relay --classify [options]   (names on stdin: NAME KEY RTT_MS slow|ratelimited|-)\n"
                "P and SHARE are fractions (0.01 = 1 %%); defaults: loss 0.01, slow 0.005 (2000 ms),\n"
                "ratelimit 0.005 (20 answers/s), RTT lognormal median 40 ms sigma 0.75 in 10-300 ms.\n",
                why.c_str());
@@ -122,6 +126,14 @@ Args parseArgs(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string opt = argv[i];
     if (opt == "--help" || opt == "-h") usage("help");
+    if (opt == "--classify") {
+      a.classify = true;
+      continue;
+    }
+    if (opt == "--per-zone") {
+      a.params.per_zone = true;
+      continue;
+    }
     if (i + 1 >= argc) usage("missing value after " + opt);
     const std::string v = argv[++i];
     RelayParams& p = a.params;
@@ -155,6 +167,10 @@ Args parseArgs(int argc, char** argv) {
       a.expire_ms = static_cast<uint32_t>(number(v, opt, 600000));
     } else if (opt == "--sockbuf") {
       a.sockbuf = static_cast<int>(number(v, opt, 1 << 30));
+    } else if (opt == "--slow-key") {
+      p.slow_keys.push_back(v.empty() || v.back() == '.' ? v : v + ".");
+    } else if (opt == "--ratelimit-key") {
+      p.ratelimit_keys.push_back(v.empty() || v.back() == '.' ? v : v + ".");
     } else if (opt == "--pid-file") {
       a.pid_file = v;
     } else if (opt == "--log") {
@@ -163,7 +179,7 @@ Args parseArgs(int argc, char** argv) {
       usage("unknown option " + opt);
     }
   }
-  if (a.maps.empty()) usage("at least one --map is needed");
+  if (a.maps.empty() && !a.classify) usage("at least one --map is needed");
   if (a.maps.size() > 255) usage("at most 255 --map");
   if (a.params.rtt_min_ms > a.params.rtt_max_ms) usage("--rtt-min is above --rtt-max");
   return a;
@@ -406,7 +422,7 @@ void Relay::onQuery(Link& link, uint8_t* data, size_t length, const sockaddr* fr
   }
   const std::string name = questionName(data, length);
   if (name.empty()) ++counters_.unparsed;  // forwarded all the same, with the root's profile
-  const auto profile = keyProfile(name.empty() ? std::string(1, '.') : zoneKey(name), args_.params);
+  const auto profile = keyProfile(name.empty() ? std::string(1, '.') : zoneKey(name, args_.params.per_zone), args_.params);
   // Rounded up: the answer leaves at arrival + RTT or later, never a fraction of a ms early.
   const uint64_t now = (uv_hrtime() + 999'999) / 1'000'000;
   // The next free ID of this link; one still waiting past the expiry is taken over.
@@ -552,8 +568,25 @@ void Relay::onStop(int signum) {
 
 }  // namespace
 
+// --classify: what the relay would do with each name (bench/scan.sh tells the domains behind a
+// slow or rate-limited server from the others with it). Absolute or not, one per line.
+int classify(const RelayParams& params) {
+  char line[1024];
+  while (std::fgets(line, sizeof line, stdin) != nullptr) {
+    std::string name(line);
+    while (!name.empty() && (name.back() == '\n' || name.back() == '\r' || name.back() == ' ')) name.pop_back();
+    if (name.empty()) continue;
+    if (name.back() != '.') name += '.';
+    const std::string key = zoneKey(name, params.per_zone);
+    const KeyProfile k = keyProfile(key, params);
+    std::printf("%s %s %u %s\n", name.c_str(), key.c_str(), k.rtt_ms, k.slow ? "slow" : k.ratelimited ? "ratelimited" : "-");
+  }
+  return std::ferror(stdin) ? 1 : 0;
+}
+
 int main(int argc, char** argv) {
   Args args = parseArgs(argc, argv);
+  if (args.classify) return classify(args.params);
   FILE* log = stderr;
   if (!args.log_file.empty()) {
     log = std::fopen(args.log_file.c_str(), "a");

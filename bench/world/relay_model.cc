@@ -2,6 +2,8 @@
 // world's relay (see relay_model.h).
 #include "bench/world/relay_model.h"
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdio>
 
@@ -57,7 +59,7 @@ uint64_t fnv1a(std::string_view s) noexcept {
 
 size_t labelCount(std::string_view name) { return labelStarts(name).size(); }
 
-std::string zoneKey(std::string_view name) {
+std::string zoneKey(std::string_view name, bool per_zone) {
   const auto starts = labelStarts(name);
   const size_t n = starts.size();
   auto lastLabels = [&](size_t k) -> std::string {
@@ -68,7 +70,7 @@ std::string zoneKey(std::string_view name) {
   if (label(name, starts, n - 1) != "bench") return lastLabels(2);
   // Under bench.: a provider zone is a zone of its own; a big domain zone holds one "zone" per
   // domain, one label further down.
-  return isProviderZone(label(name, starts, n - 2)) ? lastLabels(2) : lastLabels(3);
+  return per_zone || isProviderZone(label(name, starts, n - 2)) ? lastLabels(2) : lastLabels(3);
 }
 
 std::string RelayParams::describe() const {
@@ -78,10 +80,13 @@ std::string RelayParams::describe() const {
                               : "rtt lognormal median " + std::to_string(rtt_median_ms) + " ms sigma " +
                                     std::to_string(rtt_sigma).substr(0, 4) + " clipped " + std::to_string(rtt_min_ms) +
                                     "-" + std::to_string(rtt_max_ms) + " ms";
-  std::snprintf(line, sizeof line, "%s per zone key; loss %g %% each way; slow %g %% of keys (%u ms); rate-limited %g %% of keys (%u answers/s); seed %llu",
-                rtt.c_str(), loss * 100, slow_share * 100, slow_ms, ratelimit_share * 100, ratelimit_per_s,
-                static_cast<unsigned long long>(seed));
-  return line;
+  std::snprintf(line, sizeof line, "%s per %s; loss %g %% each way; slow %g %% of keys (%u ms); rate-limited %g %% of keys (%u answers/s); seed %llu",
+                rtt.c_str(), per_zone ? "zone" : "zone key (a domain)", loss * 100, slow_share * 100, slow_ms, ratelimit_share * 100,
+                ratelimit_per_s, static_cast<unsigned long long>(seed));
+  std::string out = line;
+  for (const auto& k : slow_keys) out += "; slow " + k;
+  for (const auto& k : ratelimit_keys) out += "; rate-limited " + k;
+  return out;
 }
 
 uint32_t RelayParams::maxDelayMs() const {
@@ -108,6 +113,9 @@ KeyProfile keyProfile(std::string_view key, const RelayParams& p) {
     profile.slow = u < p.slow_share;
     profile.ratelimited = !profile.slow && u < p.slow_share + p.ratelimit_share;
   }
+  const auto named = [&key](const std::vector<std::string>& keys) { return std::find(keys.begin(), keys.end(), key) != keys.end(); };
+  if (named(p.slow_keys)) profile.slow = true, profile.ratelimited = false;
+  if (!profile.slow && named(p.ratelimit_keys)) profile.ratelimited = true;
   if (profile.slow) profile.rtt_ms = p.slow_ms;
   return profile;
 }

@@ -24,7 +24,12 @@ namespace danescan::bench::world {
 //   `mx1.prov3.bench.`, `a.b.uprov0.bench.`                    -> `prov3.bench.`, `uprov0.bench.`
 //   `dom7.sa0.bench.`, `_25._tcp.mx.dom7.sb0.bench.`           -> `dom7.sa0.bench.`, `dom7.sb0.bench.`
 // Names outside `bench.` keep their last two labels. Escaped dots ("\.") stay inside a label.
-[[nodiscard]] std::string zoneKey(std::string_view name);
+// `per_zone`: the key is the world's real zone instead (`dom7.sa0.bench.` -> `sa0.bench.`), the
+// grain at which a resolver keeps its server round trips (unbound: per address and zone). With
+// per-domain keys the domains of one big zone share a server in unbound's eyes but not in their
+// delays, which the resolver cannot learn: high-RTT and slow domains then fail under load
+// whatever the client does (bench/README.md, "Internet mode").
+[[nodiscard]] std::string zoneKey(std::string_view name, bool per_zone = false);
 
 // Number of labels of an absolute presentation name ("." has 0).
 [[nodiscard]] size_t labelCount(std::string_view name);
@@ -41,6 +46,9 @@ struct RelayParams {
   uint32_t rtt_min_ms = 10;      // ... clipped to [min, max]
   uint32_t rtt_max_ms = 300;
   uint32_t rtt_fixed_ms = 0;     // non-zero: every key has this RTT (tests)
+  bool per_zone = false;         // zoneKey(name, true): one key per world zone
+  std::vector<std::string> slow_keys;       // these keys are slow, whatever slow_share draws
+  std::vector<std::string> ratelimit_keys;  // these keys are rate-limited, likewise
 
   [[nodiscard]] std::string describe() const;  // one line, for logs and bench/world/up
   [[nodiscard]] uint32_t maxDelayMs() const;

@@ -49,6 +49,7 @@ struct CheckOptions {
   unsigned retry_delay_ms = 30000;
   unsigned timeout_ms = 2000;
   unsigned attempts = 3;
+  unsigned late_retry_ms = 5000;
 };
 
 // Exit status by verdict (the rule, for monitoring): 0 where nothing is wrong that DANE
@@ -80,7 +81,7 @@ class OneDomain final : public scanner::pipeline::DomainSource {
   [[nodiscard]] Take take(inputs::DomainEntry& out) override {
     if (taken_) return Take::End;
     taken_ = true;
-    out = inputs::DomainEntry{name_, "command line", 1};
+    out = inputs::DomainEntry{name_, "command line", 1, std::nullopt};
     return Take::Entry;
   }
   void setOnReady(std::function<void()>) override {}
@@ -109,6 +110,7 @@ std::string optionsJson(const CheckOptions& o) {
   w.key("retry_delay_ms").value(int64_t{o.retry_delay_ms});
   w.key("timeout_ms").value(int64_t{o.timeout_ms});
   w.key("attempts").value(int64_t{o.attempts});
+  w.key("late_retry_ms").value(int64_t{o.late_retry_ms});
   w.endObject();
   return out;
 }
@@ -347,6 +349,7 @@ int runCheck(const CheckOptions& o, const std::string& command_line) {
   scanner::pipeline::ScanOptions scan_options;
   scan_options.resolvers = resolvers;
   scan_options.client = client_options;
+  scan_options.late_retry_ms = o.late_retry_ms;
   scan_options.allow_special_addresses = o.allow_special;
   scan_options.no_probe = o.no_probe;
   scan_options.probe_all = o.probe_all;
@@ -436,7 +439,7 @@ void addCheckCommand(CLI::App& app, Runner& run, const std::string& command_line
   cmd->add_option("--ehlo-name", o->ehlo_name, "Name to send in EHLO (use a name of the checking machine that resolves to it)")
       ->capture_default_str();
   addProbeTimingOptions(*cmd, o->connect_timeout_ms, o->stage_timeout_ms, o->probe_deadline_ms, o->retry_delay_ms);
-  addQueryTimingOptions(*cmd, o->timeout_ms, o->attempts);
+  addQueryTimingOptions(*cmd, o->timeout_ms, o->attempts, o->late_retry_ms);
   cmd->footer(
       "Runs the scan's pipeline on one domain: the MX RRset and its AD bit, each host's CNAME chain, addresses,\n"
       "TLSA base name and records, each address's probe (stages, certificate chain, the TLSA record that\n"

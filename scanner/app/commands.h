@@ -36,10 +36,10 @@ void addCheckCommand(CLI::App& app, Runner& run, const std::string& command_line
 
 // The options scan and check share, one declaration each (same names, checks and help texts):
 // the probe's timing (--connect-timeout, --probe-timeout, --probe-deadline, --smtp-retry-delay)
-// and the DNS client's (--timeout, --attempts). Values in ms, defaults those of the variables.
+// and the DNS client's (--timeout, --attempts, --late-retry). Values in ms, defaults those of the variables.
 void addProbeTimingOptions(CLI::App& cmd, unsigned& connect_timeout_ms, unsigned& stage_timeout_ms,
                            unsigned& probe_deadline_ms, unsigned& retry_delay_ms);
-void addQueryTimingOptions(CLI::App& cmd, unsigned& timeout_ms, unsigned& attempts);
+void addQueryTimingOptions(CLI::App& cmd, unsigned& timeout_ms, unsigned& attempts, unsigned& late_retry_ms);
 
 // --shard K/N|auto and --shards N, shared by scan and list (docs/distributed.md).
 struct ShardSelection {

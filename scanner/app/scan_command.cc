@@ -56,6 +56,7 @@ struct ScanCommandOptions {
   double qps = 0;
   unsigned timeout_ms = 2000;
   unsigned attempts = 3;
+  unsigned late_retry_ms = 5000;
   bool resume = false;
   ShardSelection shard_selection;
   std::string shard;         // effective K/N, "" for the whole input
@@ -104,6 +105,7 @@ std::string optionsJson(const ScanCommandOptions& o) {
   w.key("qps").raw(std::to_string(o.qps));
   w.key("timeout_ms").value(int64_t{o.timeout_ms});
   w.key("attempts").value(int64_t{o.attempts});
+  w.key("late_retry_ms").value(int64_t{o.late_retry_ms});
   w.key("shard").value(o.shard);
   if (!o.shard_origin.empty()) w.key("shard_origin").value(o.shard_origin);
   w.endObject();
@@ -148,6 +150,7 @@ class Progress {
       percent = pct;
       if (rate > 0 && total > c.domains_done) eta = " · ETA " + formatDuration(static_cast<double>(total - c.domains_done) / rate);
     }
+    if (c.queries_late_retried > 0) eta = " · " + std::to_string(c.queries_late_retried) + " asked again later" + eta;
     if (!health.empty()) eta += " · WARNING: " + health;
     std::string probes;
     if (c.probes_requested > 0) {
@@ -190,6 +193,15 @@ std::string utcNow() {
 // the run is left `interrupted`, and --resume redoes every one of them.
 struct ResolverWatch {
   scanner::pipeline::HealthMonitor monitor;
+  // Set once the Scanner exists. When the list is read and fewer queries than the monitor's
+  // window are left, the results still to come are the slowest of the scan (servers that answer
+  // late or never): a sample of stragglers, not of the resolver, so the monitor stops there.
+  const scanner::pipeline::Scanner* scanner = nullptr;
+  [[nodiscard]] bool draining() const {
+    if (!scanner || !scanner->inputDone()) return false;
+    const auto& c = scanner->counters();
+    return c.queries_in_flight + c.queries_queued < scanner::pipeline::HealthMonitor::Options{}.window;
+  }
   std::vector<storage::DomainRecord> held;
   bool silent = false;
   uint64_t silent_at_query = 0;
@@ -326,6 +338,7 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
   scanner::pipeline::ScanOptions scan_options;
   scan_options.resolvers = resolvers;
   scan_options.client = client_options;
+  scan_options.late_retry_ms = o.late_retry_ms;
   // A fixed window of N, or one that adapts from the old default of 256 up to --concurrency-max.
   scan_options.adaptive = o.concurrency == "auto";
   scan_options.concurrency = scan_options.adaptive ? std::min(256u, o.concurrency_max) : static_cast<unsigned>(std::stoul(o.concurrency));
@@ -358,7 +371,7 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
       [&client, &watch, &progress, quiet = o.quiet](const scanner::dns::Question& question, scanner::dns::QueryOptions options,
                                                     std::function<void(scanner::dns::QueryResult)> done) {
         client.query(question, options, [&watch, &progress, quiet, done = std::move(done)](scanner::dns::QueryResult result) {
-          if (watch.monitor.record(scanner::pipeline::classify(result)) != nullptr) {
+          if (!watch.draining() && watch.monitor.record(scanner::pipeline::classify(result)) != nullptr) {
             watch.monitor.stampLastOpened(utcNow());
             if (!quiet) {
               progress.clearLine();
@@ -385,6 +398,7 @@ int runScan(const ScanCommandOptions& o, const std::string& command_line) {
       },
       [&writer] { return writer->backlog() > kMaxBacklog; },
       o.no_probe ? scanner::pipeline::Scanner::ProbeTransport{} : scanner::pipeline::makeProberTransport(prober));
+  watch.scanner = &scanner;
 
   bool interrupted = false;
   bool warned_ad = false;
@@ -614,7 +628,7 @@ void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line)
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   cmd->add_option("--qps", o->qps, "At most N queries per second (0: no limit)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  addQueryTimingOptions(*cmd, o->timeout_ms, o->attempts);
+  addQueryTimingOptions(*cmd, o->timeout_ms, o->attempts, o->late_retry_ms);
   cmd->add_flag("--resume", o->resume, "Continue the interrupted scan in this database without redoing finished domains");
   addShardOptions(*cmd, o->shard_selection,
                   "Scan only shard K of N of the input, e.g. 2/8 (merge the shards with 'danescan merge'); 'auto': K/N "

@@ -85,12 +85,18 @@ void addProbeTimingOptions(CLI::App& cmd, unsigned& connect_timeout_ms, unsigned
       ->capture_default_str();
 }
 
-void addQueryTimingOptions(CLI::App& cmd, unsigned& timeout_ms, unsigned& attempts) {
+void addQueryTimingOptions(CLI::App& cmd, unsigned& timeout_ms, unsigned& attempts, unsigned& late_retry_ms) {
   cmd.add_option("--timeout", timeout_ms, "First per-query timeout in ms (doubled on each retry)")
       ->check(CLI::Range(10, 60000))
       ->capture_default_str();
   cmd.add_option("--attempts", attempts, "UDP attempts per query, rotating across resolvers")
       ->check(CLI::Range(1, 10))
+      ->capture_default_str();
+  cmd.add_option("--late-retry", late_retry_ms,
+                 "Ask a question once more N ms later when the resolver answered SERVFAIL without a DNSSEC reason "
+                 "(Extended DNS Error 1-12) or not at all: a resolver gives up on a slow or briefly unreachable server "
+                 "and succeeds later; bogus data is not retried (0: never)")
+      ->check(CLI::Range(0, 600000))
       ->capture_default_str();
 }
 

@@ -48,7 +48,10 @@ void AdaptiveWindow::endEpoch(uint64_t now_ms) {
   baseline_ = 0.8 * baseline_ + 0.2 * share;  // a healthy epoch: the list's own share of failures
   if (checking_increase_) {
     checking_increase_ = false;
-    if (rate <= rate_before_increase_ * (1 + options_.rate_gain)) {
+    // rate_gain is asked of a full step (growth); a step cut short by the ceiling asks its share.
+    const double step = static_cast<double>(size_) / static_cast<double>(std::max(1u, size_before_increase_)) - 1;
+    const double wanted = options_.rate_gain * std::min(1.0, step / std::max(1e-9, options_.growth - 1));
+    if (rate <= rate_before_increase_ * (1 + wanted)) {
       size_ = size_before_increase_;  // more in flight brought no more answers: the knee
       no_increase_until_ms_ = now_ms + options_.probe_interval_ms;
       return;

@@ -51,9 +51,26 @@ struct Scanner::Pending {
   dns::Question question;
   bool cd = false;
   std::vector<std::function<void(const dns::QueryResult&)>> waiters;
+  // The late retry (ScanOptions::late_retry_ms): the first try's outcome, kept for the evidence.
+  bool late_retried = false;
+  uint64_t first_sent_ms = 0;
+  unsigned earlier_attempts = 0;
+  std::string earlier_rcode;
 };
 
 namespace {
+
+// A first try worth repeating later: no answer at all, or a SERVFAIL that carries no DNSSEC reason
+// (Extended DNS Errors 1-12, RFC 8914: the resolver found the data bogus, which a retry does not
+// change). What is left is a resolver that gave up on a slow or unreachable server.
+bool wantsLateRetry(const dns::QueryResult& r) {
+  if (r.outcome != dns::QueryOutcome::Answered) return true;
+  if (r.rcode != "SERVFAIL" || !r.response) return false;
+  for (const auto& e : r.response->extended_errors) {
+    if (e.code >= 1 && e.code <= 12) return false;
+  }
+  return true;
+}
 
 std::string questionKey(const dns::Question& q, bool cd) {
   std::string key = q.name;
@@ -96,6 +113,10 @@ Scanner::Scanner(uv_loop_t* loop, ScanOptions options, Transport transport, Doma
     std::terminate();  // start-up error: the loop cannot work without it
   }
   timer_->data = this;
+  if (options_.late_retry_ms > 0) {
+    late_timer_ = loop::makeTimer(loop_, error);
+    if (late_timer_) late_timer_->data = this;
+  }
   // A list read ahead on another thread (DomainFeed) says when the next domain is there.
   source_.setOnReady([this] {
     pullDomains();
@@ -140,6 +161,7 @@ void Scanner::abandon() {
   // Answers still on their way find no pending question and are dropped (onAnswer).
   pending_.clear();
   queue_.clear();
+  late_.clear();
   counters_.queries_queued = 0;
   checkFinished();
 }
@@ -480,6 +502,7 @@ void Scanner::pump() {
     if (it == pending_.end()) continue;
     ++counters_.queries_in_flight;
     ++counters_.queries_sent;
+    if (!it->second->late_retried) it->second->first_sent_ms = uv_now(loop_);
     dns::QueryOptions query_options;
     query_options.checking_disabled = it->second->cd;
     std::weak_ptr<Scanner*> alive = alive_;
@@ -509,8 +532,29 @@ void Scanner::onAnswer(const std::string& key, dns::QueryResult result) {
     counters_.window_peak = std::max(counters_.window_peak, counters_.window);
   }
   auto it = pending_.find(key);
+  if (it != pending_.end() && late_timer_ && !it->second->cd && !it->second->late_retried && wantsLateRetry(result)) {
+    // Asked again later; the waiters wait for that answer (the window and the health monitor
+    // have seen this one).
+    Pending& p = *it->second;
+    p.late_retried = true;
+    p.earlier_attempts = result.attempts;
+    p.earlier_rcode = result.rcode;
+    late_.push_back({uv_now(loop_) + options_.late_retry_ms, key});
+    ++counters_.queries_late_retried;
+    armLateTimer();
+    pump();
+    return;
+  }
   if (it != pending_.end()) {
     std::unique_ptr<Pending> pending = std::move(it->second);
+    if (pending->late_retried) {
+      // One lookup in the evidence: every message sent, the time from the first to this answer.
+      result.attempts += pending->earlier_attempts;
+      result.elapsed_ms = uv_now(loop_) - pending->first_sent_ms;
+      const std::string note = "first try " + pending->earlier_rcode + ", asked again " +
+                               std::to_string(options_.late_retry_ms) + " ms later";
+      result.error = result.error.empty() ? note : note + "; " + result.error;
+    }
     pending_.erase(it);
     for (auto& deliver : pending->waiters) deliver(result);
   }
@@ -531,6 +575,37 @@ void Scanner::armTimer(uint64_t ms) {
       ms, 0);
 }
 
+void Scanner::armLateTimer() {
+  if (late_timer_armed_ || !late_timer_ || late_.empty()) return;
+  late_timer_armed_ = true;
+  const uint64_t now = uv_now(loop_);
+  uv_timer_start(
+      late_timer_.get(),
+      [](uv_timer_t* handle) {
+        auto* self = static_cast<Scanner*>(handle->data);
+        if (self) self->onLateTimer();
+      },
+      late_.front().due_ms > now ? late_.front().due_ms - now : 0, 0);
+}
+
+void Scanner::onLateTimer() {
+  late_timer_armed_ = false;
+  const uint64_t now = uv_now(loop_);
+  // Due retries go first in the queue: their domains have waited long enough.
+  std::vector<std::string> due;
+  while (!late_.empty() && late_.front().due_ms <= now) {
+    due.push_back(std::move(late_.front().key));
+    late_.pop_front();
+  }
+  for (auto k = due.rbegin(); k != due.rend(); ++k) {
+    if (pending_.count(*k)) queue_.push_front(std::move(*k));
+  }
+  counters_.queries_queued = queue_.size();
+  armLateTimer();
+  pump();
+  checkFinished();
+}
+
 void Scanner::onTimer() {
   timer_armed_ = false;
   pullDomains();
@@ -543,6 +618,8 @@ void Scanner::checkFinished() {
   finished_ = true;
   if (timer_) uv_timer_stop(timer_.get());
   timer_armed_ = false;
+  if (late_timer_) uv_timer_stop(late_timer_.get());
+  late_timer_armed_ = false;
   if (on_finished_) on_finished_();
 }
 

@@ -70,6 +70,11 @@ struct ScanOptions {
   bool adaptive = false;
   unsigned concurrency_max = 20000;             // --concurrency-max
   uint64_t feedback_ms = 6000;                  // how late a failure shows: the client's timeout x attempts
+  // --late-retry: a question whose answer was a SERVFAIL with no DNSSEC reason (no Extended DNS
+  // Error 1-12), or no answer at all, is asked once more this many ms later; 0: never. A slow or
+  // briefly unreachable server makes a resolver give up on the first try and succeed on a later
+  // one (it has learned the server's round trip by then); a bogus answer is not retried.
+  uint64_t late_retry_ms = 0;
   double qps = 0;                               // queries per second at most; 0: no limit (--qps)
   unsigned domains_in_flight = 0;               // domains started and not finished; 0: 2 * concurrency
   size_t host_cache_size = 20000;               // finished host results kept (LRU; each holds its evidence)
@@ -91,6 +96,7 @@ struct ScanCounters {
   std::optional<uint64_t> domains_total;
   uint64_t queries_requested = 0;     // asked by the lookups
   uint64_t queries_coalesced = 0;     // of those, joined an identical question already pending
+  uint64_t queries_late_retried = 0;  // questions asked again after --late-retry ms
   uint64_t queries_sent = 0;          // handed to the transport
   uint64_t queries_answered = 0;      // a response came back (any rcode)
   uint64_t queries_failed = 0;        // timeout or network error
@@ -137,6 +143,8 @@ class Scanner {
   // start() already when the list is empty. It must not destroy the Scanner.
   void setOnFinished(std::function<void()> fn) { on_finished_ = std::move(fn); }
   [[nodiscard]] bool finished() const noexcept { return finished_; }
+  // The list has been read to its end (or the scan is stopping): no new domains start.
+  [[nodiscard]] bool inputDone() const noexcept { return input_done_ || stopping_; }
   [[nodiscard]] const ScanCounters& counters() const noexcept { return counters_; }
 
  private:
@@ -207,6 +215,16 @@ class Scanner {
   uint64_t last_refill_ms_ = 0;
   loop::TimerPtr timer_;
   bool timer_armed_ = false;
+  // Questions waiting for their late retry (ScanOptions::late_retry_ms), in due order.
+  struct LateRetry {
+    uint64_t due_ms;
+    std::string key;
+  };
+  std::deque<LateRetry> late_;
+  loop::TimerPtr late_timer_;
+  bool late_timer_armed_ = false;
+  void armLateTimer();
+  void onLateTimer();
 };
 
 // A Transport that sends through `client` (which must outlive every query).

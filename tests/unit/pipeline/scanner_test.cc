@@ -178,6 +178,95 @@ TEST(Scanner, CoalescesIdenticalQuestionsInFlight) {
   EXPECT_EQ(transport.sent["mx.p.test A"], 1);
 }
 
+// --late-retry: the MX question of `late.test` first gets `first` (a SERVFAIL, with or without a
+// DNSSEC EDE, or a timeout), then `second` if it is asked again; the host answers normally.
+struct LateRetryRun {
+  std::vector<storage::DomainRecord> done;
+  std::map<std::string, int> sent;
+  uint64_t late_retried = 0;
+  uint64_t elapsed_ms = 0;
+};
+LateRetryRun runLateRetry(dns::QueryResult first, dns::QueryResult second, uint64_t late_retry_ms) {
+  TempList list({"late.test"});
+  inputs::DomainStream stream(streamOptions(list));
+  StreamSource source(stream);
+  Script s;
+  s.rr("late.test", MX, "SERVFAIL", false, {}, true);  // the CD repeat: still no answer (not bogus)
+  s.rr("mx.late.test", CNAME, "NOERROR", true);
+  s.rr("mx.late.test", A, "NOERROR", true, {"mx.late.test. 60 IN A 192.0.2.1"});
+  s.rr("mx.late.test", AAAA, "NOERROR", true);
+  s.rr("_25._tcp.mx.late.test", TLSA, "NXDOMAIN", true);
+  LateRetryRun run;
+  loop::Loop loop;
+  int mx_asked = 0;
+  Scanner::Transport transport = [&](const dns::Question& q, dns::QueryOptions options, std::function<void(dns::QueryResult)> done) {
+    ++run.sent[Script::describe(q, options.checking_disabled)];
+    dns::QueryResult r = q.type == MX && !options.checking_disabled ? (mx_asked++ == 0 ? first : second)
+                                                                   : s.reply(q, options.checking_disabled);
+    EXPECT_EQ(loop::deferCall(loop.get(), [r = std::move(r), done = std::move(done)]() mutable { done(std::move(r)); }), 0);
+  };
+  ScanOptions options;
+  options.late_retry_ms = late_retry_ms;
+  const uint64_t start = uv_now(loop.get());
+  Scanner scanner(loop.get(), options, transport, source, [&](storage::DomainRecord&& d) { run.done.push_back(std::move(d)); });
+  scanner.start();
+  loop.run();
+  uv_update_time(loop.get());
+  run.elapsed_ms = uv_now(loop.get()) - start;
+  run.late_retried = scanner.counters().queries_late_retried;
+  return run;
+}
+
+const std::vector<std::string> kLateMx = {"late.test. 60 IN MX 10 mx.late.test."};
+
+TEST(ScannerLateRetry, ASlowServersServfailIsAskedAgainAndItsAnswerCounts) {
+  const LateRetryRun run = runLateRetry(answer("late.test", MX, "SERVFAIL", false),
+                                        answer("late.test", MX, "NOERROR", true, kLateMx), 200);
+  ASSERT_EQ(run.done.size(), 1u);
+  const storage::DomainRecord& d = run.done[0];
+  EXPECT_EQ(d.verdict, "dnssec-no-tlsa");
+  EXPECT_EQ(d.mx_rcode, "NOERROR");
+  EXPECT_EQ(run.sent.at("late.test MX"), 2);
+  EXPECT_EQ(run.sent.count("late.test MX +cd"), 0u) << "the retry answered: no CD repeat";
+  EXPECT_EQ(run.late_retried, 1u);
+  EXPECT_GE(run.elapsed_ms, 200u) << "asked again only after --late-retry ms";
+  // One lookup in the evidence: both tries' messages, the first try named.
+  ASSERT_EQ(d.queries.size(), 1u);
+  EXPECT_EQ(d.queries[0].rcode, "NOERROR");
+  EXPECT_EQ(d.queries[0].attempts, 2u);
+  EXPECT_GE(d.queries[0].elapsed_ms, 200u);
+  EXPECT_NE(d.queries[0].error.find("first try SERVFAIL"), std::string::npos) << d.queries[0].error;
+}
+
+TEST(ScannerLateRetry, ATimeoutIsAskedAgainOnceOnly) {
+  const LateRetryRun run = runLateRetry(timeout(), timeout(), 50);
+  ASSERT_EQ(run.done.size(), 1u);
+  EXPECT_EQ(run.done[0].verdict, "dns-error");
+  EXPECT_EQ(run.done[0].mx_rcode, "TIMEOUT");
+  EXPECT_EQ(run.sent.at("late.test MX"), 2);
+  EXPECT_EQ(run.late_retried, 1u);
+  ASSERT_EQ(run.done[0].queries.size(), 1u);
+  EXPECT_EQ(run.done[0].queries[0].attempts, 6u);  // 3 UDP attempts per try
+}
+
+TEST(ScannerLateRetry, BogusDataAndADisabledRetryAreNotAskedAgain) {
+  // A SERVFAIL with EDE 6 (DNSSEC Bogus): the resolver judged the data; asking again changes nothing.
+  const LateRetryRun bogus = runLateRetry(answer("late.test", MX, "SERVFAIL", false, {}, {6}),
+                                          answer("late.test", MX, "NOERROR", true, kLateMx), 50);
+  EXPECT_EQ(bogus.sent.at("late.test MX"), 1);
+  EXPECT_EQ(bogus.sent.at("late.test MX +cd"), 1);
+  EXPECT_EQ(bogus.late_retried, 0u);
+  ASSERT_EQ(bogus.done.size(), 1u);
+  EXPECT_EQ(bogus.done[0].verdict, "dns-error");
+  // --late-retry 0: the first SERVFAIL is the answer.
+  const LateRetryRun off = runLateRetry(answer("late.test", MX, "SERVFAIL", false),
+                                        answer("late.test", MX, "NOERROR", true, kLateMx), 0);
+  EXPECT_EQ(off.sent.at("late.test MX"), 1);
+  EXPECT_EQ(off.late_retried, 0u);
+  ASSERT_EQ(off.done.size(), 1u);
+  EXPECT_EQ(off.done[0].verdict, "dns-error");
+}
+
 TEST(Scanner, BackPressurePausesThePullingOfDomains) {
   TempList list({"d0.test", "d1.test", "d2.test"});
   inputs::DomainStream stream(streamOptions(list));

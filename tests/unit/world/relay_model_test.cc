@@ -38,6 +38,41 @@ TEST(ZoneKey, OneLabelBelowTheWorldsDelegationPoint) {
   for (const auto& c : cases) EXPECT_EQ(zoneKey(c.name), c.key) << c.name;
 }
 
+TEST(ZoneKey, PerZoneKeysAreTheWorldsZones) {
+  // The internet mode's grain: one key per zone the resolver sees a server for.
+  const struct {
+    const char* name;
+    const char* key;
+  } cases[] = {
+      {".", "."},
+      {"bench.", "bench."},
+      {"dom7.sa0.bench.", "sa0.bench."},
+      {"_25._tcp.mx.dom42.sb0.bench.", "sb0.bench."},
+      {"mx4.prov3.bench.", "prov3.bench."},
+      {"nx9.ua1.bench.", "ua1.bench."},
+      {"www.example.com.", "example.com."},
+  };
+  for (const auto& c : cases) EXPECT_EQ(zoneKey(c.name, true), c.key) << c.name;
+}
+
+TEST(KeyProfile, NamedKeysAreSlowOrRateLimitedWhateverTheShares) {
+  RelayParams p;
+  p.slow_share = 0;
+  p.ratelimit_share = 0;
+  p.slow_keys = {"uprov3.bench."};
+  p.ratelimit_keys = {"prov7.bench."};
+  const KeyProfile slow = keyProfile("uprov3.bench.", p);
+  EXPECT_TRUE(slow.slow);
+  EXPECT_FALSE(slow.ratelimited);
+  EXPECT_EQ(slow.rtt_ms, p.slow_ms);
+  const KeyProfile limited = keyProfile("prov7.bench.", p);
+  EXPECT_TRUE(limited.ratelimited);
+  EXPECT_FALSE(limited.slow);
+  EXPECT_LE(limited.rtt_ms, p.rtt_max_ms);
+  const KeyProfile other = keyProfile("prov6.bench.", p);
+  EXPECT_FALSE(other.slow || other.ratelimited);
+}
+
 TEST(ZoneKey, LabelCount) {
   EXPECT_EQ(labelCount("."), 0u);
   EXPECT_EQ(labelCount("bench."), 1u);
