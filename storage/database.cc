@@ -167,7 +167,7 @@ CREATE TABLE queries (
   elapsed_ms  INTEGER NOT NULL,
   attempts    INTEGER NOT NULL,
   resolver    TEXT NOT NULL,
-  answer      TEXT NOT NULL,
+  answer      BLOB NOT NULL,
   error       TEXT NOT NULL,
   CHECK ((host_id IS NULL) <> (domain_id IS NULL))
 );
@@ -251,6 +251,14 @@ Statement& Statement::bindRef(int index, std::string_view value) {
   return *this;
 }
 
+Statement& Statement::bindBlobRef(int index, std::string_view bytes) {
+  const char* data = bytes.empty() ? "" : bytes.data();
+  if (sqlite3_bind_blob(stmt_.get(), index, data, static_cast<int>(bytes.size()), SQLITE_STATIC) != SQLITE_OK) {
+    throw SqliteError(lastError(db_, "bind"));
+  }
+  return *this;
+}
+
 Statement& Statement::bindRef(int index, const std::optional<std::string>& value) {
   return value ? bindRef(index, std::string_view(*value)) : bindNull(index);
 }
@@ -290,6 +298,11 @@ int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_.g
 
 std::string Statement::text(int column) const {
   const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), column));
+  return data ? std::string(data, static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), column))) : std::string();
+}
+
+std::string Statement::blob(int column) const {
+  const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_.get(), column));
   return data ? std::string(data, static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), column))) : std::string();
 }
 
@@ -346,6 +359,9 @@ DbPtr openDatabase(const std::string& path, Access access, std::string& error) {
     } else if (version != kSchemaVersion) {
       error = path + ": danescan schema version " + std::to_string(version) + ", this build reads version " +
               std::to_string(kSchemaVersion);
+      // Version 4 stores answers as wire bytes; an older file keeps them as text, which this build
+      // would misread. There is no migration: the danescan that wrote the file still reads it.
+      if (version < kSchemaVersion) error += " (an older scan: read it with the danescan version that wrote it, or scan again)";
       return nullptr;
     }
     if (access == Access::ReadWrite) {

@@ -377,7 +377,7 @@ class Writer::Store {
         .bind(13, int64_t{q.elapsed_ms})
         .bind(14, int64_t{q.attempts})
         .bindRef(15, q.resolver)
-        .bindRef(16, q.answer)
+        .bindBlobRef(16, q.answer_wire)
         .bindRef(17, q.error)
         .run();
   }
