@@ -244,7 +244,18 @@ void appendWire(std::string& out, const ldns_rr* rr) {
   out.append(reinterpret_cast<const char*>(ldns_buffer_begin(buffer.get())), ldns_buffer_position(buffer.get()));
 }
 
-std::optional<Response> parse(const uint8_t* data, size_t size, std::string& error, Detail detail) {
+using RdfPtr = CPtr<ldns_rdf, &ldns_rdf_deep_free>;
+
+// Whether `owner` (from a parsed message) is the name `text` (normalised, no trailing dot), as
+// ldns reads and compares names.
+bool sameName(const ldns_rdf* owner, const std::string& text) {
+  const std::string absolute = text.empty() ? "." : text + ".";
+  RdfPtr name(ldns_dname_new_frm_str(absolute.c_str()));
+  return name && ldns_dname_compare(owner, name.get()) == 0;
+}
+
+std::optional<Response> parse(const uint8_t* data, size_t size, std::string& error, Detail detail,
+                              const Question* expected = nullptr) {
   ldns_pkt* raw = nullptr;
   const ldns_status status = ldns_wire2pkt(&raw, data, size);
   if (status != LDNS_STATUS_OK) {
@@ -265,7 +276,12 @@ std::optional<Response> parse(const uint8_t* data, size_t size, std::string& err
   out.checking_disabled = ldns_pkt_cd(pkt.get());
   if (const ldns_rr_list* q = ldns_pkt_question(pkt.get()); q && ldns_rr_list_rr_count(q) > 0) {
     const ldns_rr* rr = ldns_rr_list_rr(q, 0);
-    out.question = Question{rdfText(ldns_rr_owner(rr)), static_cast<uint16_t>(ldns_rr_get_type(rr))};
+    const auto type = static_cast<uint16_t>(ldns_rr_get_type(rr));
+    if (expected && expected->type == type && sameName(ldns_rr_owner(rr), expected->name)) {
+      out.question = Question{expected->name, type};
+    } else {
+      out.question = Question{rdfText(ldns_rr_owner(rr)), type};
+    }
   }
   const ldns_rr_list* answer = detail != Detail::Head ? ldns_pkt_answer(pkt.get()) : nullptr;
   if (answer != nullptr) {
@@ -293,8 +309,8 @@ std::optional<Response> parse(const uint8_t* data, size_t size, std::string& err
 
 }  // namespace
 
-std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::string& error) {
-  return parse(data, size, error, Detail::Evidence);
+std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::string& error, const Question* expected) {
+  return parse(data, size, error, Detail::Evidence, expected);
 }
 
 std::optional<Response> parseResponseRecords(const uint8_t* data, size_t size, std::string& error) {

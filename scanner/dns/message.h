@@ -101,7 +101,12 @@ struct Response {
 // Parses a response. nullopt (with the reason in `error`) for anything ldns cannot parse or that
 // is not a response; a hostile message never crashes and never allocates beyond its size.
 // `answer` stays empty: the evidence is `answer_wire`, the decisions use the typed values.
-[[nodiscard]] std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::string& error);
+// With `expected` (the question that was asked): when the response's question names the same
+// name (ldns_dname_compare: case-insensitive, RFC 4343), `question` takes expected's text
+// instead of ldns printing the name again: the question name is new in nearly every answer of a
+// scan, and ldns prints a name one vsnprintf() per character. A different name is printed.
+[[nodiscard]] std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::string& error,
+                                                    const Question* expected = nullptr);
 // The same, with `answer` filled too (every record in presentation form): for tests and tools.
 [[nodiscard]] std::optional<Response> parseResponseRecords(const uint8_t* data, size_t size, std::string& error);
 // The same without the answer section's values (`answer`, `mx`, `tlsa` and `addresses` stay

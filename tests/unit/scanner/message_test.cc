@@ -357,6 +357,26 @@ TEST(AnswerText, PrintsTheStoredWireFormAsSchema3Text) {
   EXPECT_TRUE(answerRecords("\xff\xff\xff").empty());
 }
 
+// With the question asked, a response to the same name (in any case) takes the asked text; one
+// to another name, or another type, keeps the name ldns printed, so the client can ignore it.
+TEST(ParseResponse, ExpectedQuestionIsComparedAsANameNotPrinted) {
+  auto wire = makeResponse(12, "MX.Example.TEST.", LDNS_RR_TYPE_A, 0, {"mx.example.test. 60 IN A 192.0.2.9"}, true);
+  std::string error;
+  const Question same{"mx.example.test", 1};
+  auto r = parseResponse(wire.data(), wire.size(), error, &same);
+  ASSERT_TRUE(r) << error;
+  EXPECT_EQ(r->question, same);
+  EXPECT_EQ(r->addresses, (std::vector<std::string>{"192.0.2.9"}));
+  const Question other{"mx.example.tes", 1};
+  r = parseResponse(wire.data(), wire.size(), error, &other);
+  ASSERT_TRUE(r) << error;
+  EXPECT_EQ(r->question, (Question{"mx.example.test", 1}));
+  const Question other_type{"mx.example.test", 28};
+  r = parseResponse(wire.data(), wire.size(), error, &other_type);
+  ASSERT_TRUE(r) << error;
+  EXPECT_EQ(r->question, (Question{"mx.example.test", 1}));
+}
+
 TEST(RrTypeFromName, ReadsMnemonicsAsLdnsDoes) {
   EXPECT_EQ(rrTypeFromName("MX"), std::optional<uint16_t>(15));
   EXPECT_EQ(rrTypeFromName("tlsa"), std::optional<uint16_t>(52));
