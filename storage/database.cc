@@ -171,8 +171,6 @@ CREATE TABLE queries (
   error       TEXT NOT NULL,
   CHECK ((host_id IS NULL) <> (domain_id IS NULL))
 );
-CREATE INDEX queries_host ON queries(host_id);
-CREATE INDEX queries_domain ON queries(domain_id);
 )sql";
 
 // The indexes that only reading needs (reports group by verdict, state, finding code, rcode,
@@ -188,6 +186,9 @@ CREATE INDEX IF NOT EXISTS mx_host ON mx(host_id);
 CREATE INDEX IF NOT EXISTS tlsa_records_usage ON tlsa_records(usage, selector, mtype);
 CREATE INDEX IF NOT EXISTS findings_code ON findings(code);
 CREATE INDEX IF NOT EXISTS queries_rcode ON queries(rcode);
+-- Version 4: the scan never reads its queries back (only merge and reports do).
+CREATE INDEX IF NOT EXISTS queries_host ON queries(host_id);
+CREATE INDEX IF NOT EXISTS queries_domain ON queries(domain_id);
 )sql";
 
 int32_t pragmaInt(sqlite3* db, const char* pragma) {

@@ -75,8 +75,9 @@ TEST(WriterTest, RecordsComeBackAsSubmitted) {
   EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM domains WHERE rank IS NULL"), static_cast<int64_t>(records.size()) - 1);
   // The indexes for reading are built when the run finishes.
   EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN ('domains_verdict', "
-                         "'hosts_name', 'hosts_dane', 'mx_host', 'tlsa_records_usage', 'findings_code', 'queries_rcode')"),
-            7);
+                         "'hosts_name', 'hosts_dane', 'mx_host', 'tlsa_records_usage', 'findings_code', 'queries_rcode', "
+                         "'queries_host', 'queries_domain')"),
+            9);
 }
 
 // While a run writes, the indexes only reading needs are not maintained (they cost a hot scan
