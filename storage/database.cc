@@ -167,12 +167,10 @@ CREATE TABLE queries (
   elapsed_ms  INTEGER NOT NULL,
   attempts    INTEGER NOT NULL,
   resolver    TEXT NOT NULL,
-  answer      TEXT NOT NULL,
+  answer      BLOB NOT NULL,
   error       TEXT NOT NULL,
   CHECK ((host_id IS NULL) <> (domain_id IS NULL))
 );
-CREATE INDEX queries_host ON queries(host_id);
-CREATE INDEX queries_domain ON queries(domain_id);
 )sql";
 
 // The indexes that only reading needs (reports group by verdict, state, finding code, rcode,
@@ -188,6 +186,9 @@ CREATE INDEX IF NOT EXISTS mx_host ON mx(host_id);
 CREATE INDEX IF NOT EXISTS tlsa_records_usage ON tlsa_records(usage, selector, mtype);
 CREATE INDEX IF NOT EXISTS findings_code ON findings(code);
 CREATE INDEX IF NOT EXISTS queries_rcode ON queries(rcode);
+-- Version 4: the scan never reads its queries back (only merge and reports do).
+CREATE INDEX IF NOT EXISTS queries_host ON queries(host_id);
+CREATE INDEX IF NOT EXISTS queries_domain ON queries(domain_id);
 )sql";
 
 int32_t pragmaInt(sqlite3* db, const char* pragma) {
@@ -251,6 +252,14 @@ Statement& Statement::bindRef(int index, std::string_view value) {
   return *this;
 }
 
+Statement& Statement::bindBlobRef(int index, std::string_view bytes) {
+  const char* data = bytes.empty() ? "" : bytes.data();
+  if (sqlite3_bind_blob(stmt_.get(), index, data, static_cast<int>(bytes.size()), SQLITE_STATIC) != SQLITE_OK) {
+    throw SqliteError(lastError(db_, "bind"));
+  }
+  return *this;
+}
+
 Statement& Statement::bindRef(int index, const std::optional<std::string>& value) {
   return value ? bindRef(index, std::string_view(*value)) : bindNull(index);
 }
@@ -290,6 +299,11 @@ int64_t Statement::int64(int column) const { return sqlite3_column_int64(stmt_.g
 
 std::string Statement::text(int column) const {
   const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), column));
+  return data ? std::string(data, static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), column))) : std::string();
+}
+
+std::string Statement::blob(int column) const {
+  const auto* data = static_cast<const char*>(sqlite3_column_blob(stmt_.get(), column));
   return data ? std::string(data, static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), column))) : std::string();
 }
 
@@ -346,6 +360,9 @@ DbPtr openDatabase(const std::string& path, Access access, std::string& error) {
     } else if (version != kSchemaVersion) {
       error = path + ": danescan schema version " + std::to_string(version) + ", this build reads version " +
               std::to_string(kSchemaVersion);
+      // Version 4 stores answers as wire bytes; an older file keeps them as text, which this build
+      // would misread. There is no migration: the danescan that wrote the file still reads it.
+      if (version < kSchemaVersion) error += " (an older scan: read it with the danescan version that wrote it, or scan again)";
       return nullptr;
     }
     if (access == Access::ReadWrite) {

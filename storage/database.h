@@ -33,7 +33,7 @@ using StmtPtr = std::unique_ptr<sqlite3_stmt, CDeleter<&sqlite3_finalize>>;
 // `PRAGMA application_id` of every danescan database ("DANE"), so that another program's SQLite
 // file is refused instead of being written into; `PRAGMA user_version` is the schema version.
 inline constexpr int32_t kApplicationId = 0x44414e45;
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // A failed SQLite call inside storage/. It never leaves the module: every public entry point
 // catches it and returns the message as its error string (errors are data at the API). Inside,
@@ -61,6 +61,8 @@ class Statement {
   Statement& bindRef(int index, std::string_view value);
   Statement& bindRef(int index, const std::string& value) { return bindRef(index, std::string_view(value)); }
   Statement& bindRef(int index, const std::optional<std::string>& value);
+  // The same for bytes, bound as a BLOB (an empty one is a zero-length BLOB, not NULL).
+  Statement& bindBlobRef(int index, std::string_view bytes);
 
   // SQLITE_ROW -> true, SQLITE_DONE -> false (and the statement is reset), otherwise throws.
   [[nodiscard]] bool step();
@@ -71,6 +73,7 @@ class Statement {
   [[nodiscard]] int64_t int64(int column) const;
   [[nodiscard]] std::string text(int column) const;
   [[nodiscard]] std::optional<std::string> optText(int column) const;
+  [[nodiscard]] std::string blob(int column) const;  // a BLOB's bytes (or a text's); NULL: empty
   [[nodiscard]] bool isNull(int column) const;
 
  private:

@@ -47,7 +47,7 @@ QueryRecord readQuery(const Statement& s) {
   q.elapsed_ms = static_cast<uint32_t>(s.int64(9));
   q.attempts = static_cast<uint32_t>(s.int64(10));
   q.resolver = s.text(11);
-  q.answer = s.text(12);
+  q.answer_wire = s.blob(12);
   q.error = s.text(13);
   return q;
 }

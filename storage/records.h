@@ -30,7 +30,8 @@ struct QueryRecord {
   uint32_t elapsed_ms = 0;
   uint32_t attempts = 0;
   std::string resolver;       // "127.53.1.1:53" that answered, empty when none did
-  std::string answer;         // answer section, one RR per line, presentation form
+  std::string answer_wire;    // answer section: its RRs in uncompressed wire form, one after the
+                              // other (scanner::dns::answerText() prints them)
   std::string error;          // what went wrong (ignored responses, network errors), or empty
   bool operator==(const QueryRecord&) const = default;
 };

@@ -20,7 +20,7 @@ namespace {
 // no-mail domain (the contract's delivery null).
 void bindDelivery(Statement& statement, int index, const std::optional<DeliveryRecord>& delivery) {
   if (delivery) {
-    statement.bind(index, delivery->rfc7672).bind(index + 1, delivery->postfix);
+    statement.bindRef(index, delivery->rfc7672).bindRef(index + 1, delivery->postfix);
   } else {
     statement.bindNull(index).bindNull(index + 1);
   }
@@ -180,6 +180,9 @@ class Writer::Store {
                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") {}
 
   [[nodiscard]] sqlite3* db() const { return db_.get(); }
+  // The run was created by this writer: it has no hosts but those this Store inserts, so a host
+  // missing from host_ids_ needs no SELECT (until host_ids_ is emptied).
+  void markNewRun() { ids_complete_ = true; }
 
   // One transaction for the whole batch; on any error it is rolled back and the error thrown.
   // Returns the number of records that were duplicates of a domain already stored.
@@ -194,6 +197,7 @@ class Writer::Store {
     } catch (...) {
       sqlite3_exec(db(), "ROLLBACK", nullptr, nullptr, nullptr);
       host_ids_.clear();  // ids of hosts inserted by the rolled-back transaction are gone
+      ids_complete_ = false;
       throw;
     }
     return duplicates;
@@ -201,16 +205,19 @@ class Writer::Store {
 
  private:
   // False when the domain is already stored in this run (it is kept once: the first wins).
+  // Text is bound in place (bindRef) throughout: the record outlives each statement's run(), and
+  // every statement binds all of its parameters for each row. SQLite copied each text before.
   bool writeDomain(int64_t run, const DomainRecord& d, std::chrono::system_clock::time_point finished) {
+    const std::string finished_at = utcTime(finished);
     insert_domain_.bind(1, run)
-        .bind(2, d.domain)
-        .bind(3, d.source)
+        .bindRef(2, d.domain)
+        .bindRef(3, d.source)
         .bind(4, static_cast<int64_t>(d.line))
-        .bind(5, d.verdict)
-        .bind(6, d.mx_rcode)
+        .bindRef(5, d.verdict)
+        .bindRef(6, d.mx_rcode)
         .bind(7, int64_t{d.mx_secure})
         .bind(8, int64_t{d.implicit_mx})
-        .bind(9, utcTime(finished));
+        .bindRef(9, finished_at);
     bindDelivery(insert_domain_, 10, d.delivery);
     // A rank past INT64_MAX is no rank a list has; it is stored as NULL rather than wrapped.
     if (d.rank && *d.rank <= static_cast<uint64_t>(INT64_MAX)) {
@@ -240,10 +247,10 @@ class Writer::Store {
       for (size_t i = 0; i < d.mx.size(); ++i) {
         const auto& own = d.mx[i].host_findings;
         if (std::find(own.begin(), own.end(), code) == own.end()) continue;
-        insert_finding_.bind(1, domain_id).bind(2, position).bind(3, code).bind(4, host_ids[i]).run();
+        insert_finding_.bind(1, domain_id).bind(2, position).bindRef(3, code).bind(4, host_ids[i]).run();
         attributed = true;
       }
-      if (!attributed) insert_finding_.bind(1, domain_id).bind(2, position).bind(3, code).bindNull(4).run();
+      if (!attributed) insert_finding_.bind(1, domain_id).bind(2, position).bindRef(3, code).bindNull(4).run();
       ++position;
     }
     for (size_t i = 0; i < d.queries.size(); ++i) writeQuery(std::nullopt, domain_id, i, d.queries[i]);
@@ -257,44 +264,49 @@ class Writer::Store {
     if (auto it = host_ids_.find(key); it != host_ids_.end()) return it->second;
 
     int64_t id = 0;
-    find_host_.bind(1, run).bind(2, h.host).bind(3, fingerprint);
-    if (find_host_.step()) {
+    // A new run whose cache has never been emptied holds every host it stored: a miss is new.
+    if (ids_complete_) {
+      id = insertHost(run, fingerprint, h);
+    } else if (find_host_.bind(1, run).bindRef(2, h.host).bind(3, fingerprint); find_host_.step()) {
       id = find_host_.int64(0);
       find_host_.reset();
     } else {
       id = insertHost(run, fingerprint, h);
     }
     // Bounded: a survey can meet millions of distinct hosts; the hot ones come back at once.
-    if (host_ids_.size() >= kHostCacheSize) host_ids_.clear();
+    if (host_ids_.size() >= kHostCacheSize) {
+      host_ids_.clear();
+      ids_complete_ = false;
+    }
     host_ids_.emplace(std::move(key), id);
     return id;
   }
 
   int64_t insertHost(int64_t run, int64_t fingerprint, const HostRecord& h) {
     insert_host_.bind(1, run)
-        .bind(2, h.host)
+        .bindRef(2, h.host)
         .bind(3, fingerprint)
-        .bind(4, h.addr_rcode)
+        .bindRef(4, h.addr_rcode)
         .bind(5, int64_t{h.addr_secure})
-        .bind(6, h.cname_rcode)
+        .bindRef(6, h.cname_rcode)
         .bind(7, int64_t{h.cname_secure})
-        .bind(8, h.tlsa_base)
-        .bind(9, h.tlsa_rcode)
-        .bind(10, h.tlsa_other_base)
-        .bind(11, h.tlsa_other_rcode)
-        .bind(12, h.dane)
+        .bindRef(8, h.tlsa_base)
+        .bindRef(9, h.tlsa_rcode)
+        .bindRef(10, h.tlsa_other_base)
+        .bindRef(11, h.tlsa_other_rcode)
+        .bindRef(12, h.dane)
         .run();
     const int64_t id = sqlite3_last_insert_rowid(db());
     for (size_t i = 0; i < h.cname_chain.size(); ++i) {
-      insert_chain_.bind(1, id).bind(2, static_cast<int64_t>(i)).bind(3, h.cname_chain[i]).run();
+      insert_chain_.bind(1, id).bind(2, static_cast<int64_t>(i)).bindRef(3, h.cname_chain[i]).run();
     }
     for (size_t i = 0; i < h.addresses.size(); ++i) {
-      insert_address_.bind(1, id).bind(2, static_cast<int64_t>(i)).bind(3, h.addresses[i]).run();
+      insert_address_.bind(1, id).bind(2, static_cast<int64_t>(i)).bindRef(3, h.addresses[i]).run();
     }
     writeTlsa(id, "base", h.tlsa);
     writeTlsa(id, "other", h.tlsa_other);
     for (size_t i = 0; i < h.host_findings.size(); ++i) {
-      insert_host_finding_.bind(1, id).bind(2, static_cast<int64_t>(i)).bind(3, h.host_findings[i]).run();
+      insert_host_finding_.bind(1, id).bind(2, static_cast<int64_t>(i)).bindRef(3, h.host_findings[i]).run();
     }
     for (size_t i = 0; i < h.probes.size(); ++i) writeProbe(id, i, h.probes[i]);
     for (size_t i = 0; i < h.queries.size(); ++i) writeQuery(id, std::nullopt, i, h.queries[i]);
@@ -345,13 +357,13 @@ class Writer::Store {
   void writeTlsa(int64_t host_id, std::string_view at, const std::vector<std::string>& records) {
     for (size_t i = 0; i < records.size(); ++i) {
       const TlsaParts parts = splitTlsa(records[i]);
-      insert_tlsa_.bind(1, host_id).bind(2, at).bind(3, static_cast<int64_t>(i));
+      insert_tlsa_.bind(1, host_id).bindRef(2, at).bind(3, static_cast<int64_t>(i));
       if (parts.usage) {
         insert_tlsa_.bind(4, *parts.usage).bind(5, *parts.selector).bind(6, *parts.mtype);
       } else {
         insert_tlsa_.bindNull(4).bindNull(5).bindNull(6);
       }
-      insert_tlsa_.bind(7, parts.data).run();
+      insert_tlsa_.bindRef(7, parts.data).run();
     }
   }
 
@@ -377,7 +389,7 @@ class Writer::Store {
         .bind(13, int64_t{q.elapsed_ms})
         .bind(14, int64_t{q.attempts})
         .bindRef(15, q.resolver)
-        .bindRef(16, q.answer)
+        .bindBlobRef(16, q.answer_wire)
         .bindRef(17, q.error)
         .run();
   }
@@ -388,6 +400,7 @@ class Writer::Store {
   Statement insert_domain_, find_host_, insert_host_, insert_chain_, insert_address_, insert_tlsa_,
       insert_host_finding_, insert_probe_, insert_cert_, insert_mx_, insert_finding_, insert_query_;
   std::unordered_map<std::string, int64_t> host_ids_;  // name + fingerprint -> hosts.id
+  bool ids_complete_ = false;  // host_ids_ holds every host of the run (markNewRun(), never emptied)
 };
 
 std::unique_ptr<Writer> Writer::open(const std::string& path, const RunInfo& run, OpenMode mode, std::string& error) {
@@ -428,6 +441,7 @@ std::unique_ptr<Writer> Writer::open(const std::string& path, const RunInfo& run
       run_id = sqlite3_last_insert_rowid(db.get());
     }
     auto store = std::make_unique<Store>(std::move(db));
+    if (mode == OpenMode::Create) store->markNewRun();
     std::unique_ptr<Writer> writer(new Writer(std::move(store), run_id));
     writer->thread_ = std::thread([w = writer.get()] { w->threadMain(); });
     return writer;

@@ -226,7 +226,36 @@ std::string TlsaRecord::presentation() const {
 
 namespace {
 
-std::optional<Response> parse(const uint8_t* data, size_t size, std::string& error, bool records) {
+enum class Detail { Head, Evidence, Records };
+
+using RrPtr = CPtr<ldns_rr, &ldns_rr_free>;
+
+// Appends `rr` in uncompressed wire form to `out` (owner, type, class, TTL, RDLENGTH, RDATA), as
+// ldns encodes it, through one reused buffer per thread.
+void appendWire(std::string& out, const ldns_rr* rr) {
+  thread_local BufferPtr buffer;
+  if (!buffer || ldns_buffer_status(buffer.get()) != LDNS_STATUS_OK) buffer.reset(ldns_buffer_new(512));
+  if (!buffer) return;
+  ldns_buffer_clear(buffer.get());
+  if (ldns_rr2buffer_wire(buffer.get(), rr, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK ||
+      ldns_buffer_status(buffer.get()) != LDNS_STATUS_OK) {
+    return;
+  }
+  out.append(reinterpret_cast<const char*>(ldns_buffer_begin(buffer.get())), ldns_buffer_position(buffer.get()));
+}
+
+using RdfPtr = CPtr<ldns_rdf, &ldns_rdf_deep_free>;
+
+// Whether `owner` (from a parsed message) is the name `text` (normalised, no trailing dot), as
+// ldns reads and compares names.
+bool sameName(const ldns_rdf* owner, const std::string& text) {
+  const std::string absolute = text.empty() ? "." : text + ".";
+  RdfPtr name(ldns_dname_new_frm_str(absolute.c_str()));
+  return name && ldns_dname_compare(owner, name.get()) == 0;
+}
+
+std::optional<Response> parse(const uint8_t* data, size_t size, std::string& error, Detail detail,
+                              const Question* expected = nullptr) {
   ldns_pkt* raw = nullptr;
   const ldns_status status = ldns_wire2pkt(&raw, data, size);
   if (status != LDNS_STATUS_OK) {
@@ -247,13 +276,20 @@ std::optional<Response> parse(const uint8_t* data, size_t size, std::string& err
   out.checking_disabled = ldns_pkt_cd(pkt.get());
   if (const ldns_rr_list* q = ldns_pkt_question(pkt.get()); q && ldns_rr_list_rr_count(q) > 0) {
     const ldns_rr* rr = ldns_rr_list_rr(q, 0);
-    out.question = Question{rdfText(ldns_rr_owner(rr)), static_cast<uint16_t>(ldns_rr_get_type(rr))};
+    const auto type = static_cast<uint16_t>(ldns_rr_get_type(rr));
+    if (expected && expected->type == type && sameName(ldns_rr_owner(rr), expected->name)) {
+      out.question = Question{expected->name, type};
+    } else {
+      out.question = Question{rdfText(ldns_rr_owner(rr)), type};
+    }
   }
-  const ldns_rr_list* answer = records ? ldns_pkt_answer(pkt.get()) : nullptr;
+  const ldns_rr_list* answer = detail != Detail::Head ? ldns_pkt_answer(pkt.get()) : nullptr;
   if (answer != nullptr) {
     for (size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
       const ldns_rr* rr = ldns_rr_list_rr(answer, i);
-      out.answer.push_back(toRecord(rr));
+      appendWire(out.answer_wire, rr);
+      if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME) out.cnames.push_back(toRecord(rr));
+      if (detail == Detail::Records) out.answer.push_back(toRecord(rr));
       addTypedValue(rr, out);
     }
   }
@@ -273,16 +309,44 @@ std::optional<Response> parse(const uint8_t* data, size_t size, std::string& err
 
 }  // namespace
 
-std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::string& error) { return parse(data, size, error, true); }
+std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::string& error, const Question* expected) {
+  return parse(data, size, error, Detail::Evidence, expected);
+}
 
-std::optional<Response> parseResponseHead(const uint8_t* data, size_t size, std::string& error) { return parse(data, size, error, false); }
+std::optional<Response> parseResponseRecords(const uint8_t* data, size_t size, std::string& error) {
+  return parse(data, size, error, Detail::Records);
+}
 
-std::vector<Record> Response::answersOfType(uint16_t type) const {
+std::optional<Response> parseResponseHead(const uint8_t* data, size_t size, std::string& error) {
+  return parse(data, size, error, Detail::Head);
+}
+
+std::vector<Record> answerRecords(std::string_view wire) {
   std::vector<Record> out;
-  for (const Record& r : answer) {
-    if (r.type == type) out.push_back(r);
+  const auto* data = reinterpret_cast<const uint8_t*>(wire.data());
+  size_t pos = 0;
+  while (pos < wire.size()) {
+    ldns_rr* raw = nullptr;
+    if (ldns_wire2rr(&raw, data, wire.size(), &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK) break;
+    RrPtr rr(raw);
+    out.push_back(toRecord(rr.get()));
   }
   return out;
+}
+
+std::string answerText(std::string_view wire) {
+  std::string text;
+  for (const Record& rr : answerRecords(wire)) {
+    if (!text.empty()) text += '\n';
+    text += rr.owner;
+    text += ". ";
+    text += std::to_string(rr.ttl);
+    text += " IN ";
+    text += rrTypeName(rr.type);
+    text += ' ';
+    text += rr.rdata;
+  }
+  return text;
 }
 
 std::vector<std::string> Response::cnameChain(std::string_view name) const {
@@ -291,8 +355,8 @@ std::vector<std::string> Response::cnameChain(std::string_view name) const {
   std::string current(name);
   for (bool advanced = true; advanced;) {
     advanced = false;
-    for (const Record& r : answer) {
-      if (r.type == static_cast<uint16_t>(RrType::CNAME) && r.owner == current) {
+    for (const Record& r : cnames) {
+      if (r.owner == current) {
         if (!seen.insert(r.rdata).second) return chain;  // a loop: stop where it closes
         chain.push_back(r.rdata);
         current = r.rdata;

@@ -81,26 +81,45 @@ struct Response {
   bool truncated = false;
   bool checking_disabled = false;
   std::optional<Question> question;  // absent when the response carries none
-  std::vector<Record> answer;        // answer section, RRSIGs included
+  // The answer section as evidence: its records in uncompressed wire form (RFC 1035 section
+  // 4.1.3), one after the other, as ldns encodes them; answerText() prints it. Kept as bytes,
+  // not text, because printing every record (RRSIGs included) was the largest cost of a parse.
+  std::string answer_wire;
+  // The answer section as Records (presentation form): filled by parseResponseRecords() only.
+  std::vector<Record> answer;
+  std::vector<Record> cnames;        // the answer section's CNAME records, in answer order
   std::vector<ExtendedError> extended_errors;
   // Typed values of the answer section's records, in answer order, whatever their owner.
   std::vector<MxRecord> mx;
   std::vector<TlsaRecord> tlsa;
   std::vector<std::string> addresses;  // A and AAAA, presentation form
 
-  // Records of the answer section of this type.
-  [[nodiscard]] std::vector<Record> answersOfType(uint16_t type) const;
   // The CNAME chain the answer follows from `name`: the targets, in order. Stops at a loop.
   [[nodiscard]] std::vector<std::string> cnameChain(std::string_view name) const;
 };
 
 // Parses a response. nullopt (with the reason in `error`) for anything ldns cannot parse or that
 // is not a response; a hostile message never crashes and never allocates beyond its size.
-[[nodiscard]] std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::string& error);
+// `answer` stays empty: the evidence is `answer_wire`, the decisions use the typed values.
+// With `expected` (the question that was asked): when the response's question names the same
+// name (ldns_dname_compare: case-insensitive, RFC 4343), `question` takes expected's text
+// instead of ldns printing the name again: the question name is new in nearly every answer of a
+// scan, and ldns prints a name one vsnprintf() per character. A different name is printed.
+[[nodiscard]] std::optional<Response> parseResponse(const uint8_t* data, size_t size, std::string& error,
+                                                    const Question* expected = nullptr);
+// The same, with `answer` filled too (every record in presentation form): for tests and tools.
+[[nodiscard]] std::optional<Response> parseResponseRecords(const uint8_t* data, size_t size, std::string& error);
 // The same without the answer section's values (`answer`, `mx`, `tlsa` and `addresses` stay
 // empty): the header, the question and the Extended DNS Errors, which is all a load generator
 // counts. Presenting the records in text is most of parseResponse()'s cost.
 [[nodiscard]] std::optional<Response> parseResponseHead(const uint8_t* data, size_t size, std::string& error);
+
+// The records of an answer section in the form of Response::answer_wire, printed by ldns, names
+// normalised; empty for bytes ldns cannot read (records up to the first bad one are kept).
+[[nodiscard]] std::vector<Record> answerRecords(std::string_view wire);
+// The stored text of an answer section: one record a line, "owner. TTL IN TYPE rdata" (the
+// owner with its trailing dot, RDATA names normalised): what scans stored as text up to schema 3.
+[[nodiscard]] std::string answerText(std::string_view wire);
 
 // Lower case, no trailing dot: the form every name takes inside danescan.
 [[nodiscard]] std::string normaliseOwner(std::string_view presentation);

@@ -534,7 +534,7 @@ void ResolverClient::onDatagram(Socket& socket, const uint8_t* data, size_t size
     return;
   }
   std::string error;
-  std::optional<Response> response = parseResponse(data, size, error);
+  std::optional<Response> response = parseResponse(data, size, error, &q.question);
   if (!response) {
     ++q.ignored_malformed;
     return;
@@ -755,7 +755,7 @@ void ResolverClient::onTcpBytes(TcpConnection& conn, const uint8_t* data, size_t
     }
     Query& q = *it->second;
     std::string error;
-    std::optional<Response> response = parseResponse(message, length, error);
+    std::optional<Response> response = parseResponse(message, length, error, &q.question);
     if (!response) {
       ++q.ignored_malformed;
       continue;

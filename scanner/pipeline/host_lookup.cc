@@ -33,7 +33,7 @@ bool tlsaNameFits(const std::string& base) {
 // The target of the CNAME record owned by `owner` in an answer, if any.
 std::optional<std::string> cnameTarget(const dns::QueryResult& r, const std::string& owner) {
   if (!r.response) return std::nullopt;
-  for (const dns::Record& rr : r.response->answersOfType(kCname)) {
+  for (const dns::Record& rr : r.response->cnames) {
     if (rr.owner == owner) return rr.rdata;
   }
   return std::nullopt;
@@ -234,7 +234,7 @@ void HostLookup::afterAddress() {
   record_.cname_rcode = cname.rcode;
   bool cname_record = false;
   if (cname.response) {
-    for (const dns::Record& rr : cname.response->answersOfType(kCname)) cname_record = cname_record || rr.owner == host_;
+    for (const dns::Record& rr : cname.response->cnames) cname_record = cname_record || rr.owner == host_;
   }
   record_.cname_secure = cname.rcode == "NOERROR" && hasAd(cname) && cname_record;
   const bool alias = !record_.cname_chain.empty();

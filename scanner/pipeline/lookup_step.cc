@@ -1,6 +1,5 @@
 #include "scanner/pipeline/lookup_step.h"
 
-#include <charconv>
 
 namespace danescan::scanner::pipeline {
 
@@ -25,20 +24,7 @@ storage::QueryRecord makeQueryRecord(const QueryRequest& request, const dns::Que
         q.ede_text += e.text;
       }
     }
-    size_t size = 0;
-    for (const dns::Record& rr : result.response->answer) size += rr.owner.size() + rr.rdata.size() + 32;
-    q.answer.reserve(size);
-    for (const dns::Record& rr : result.response->answer) {
-      if (!q.answer.empty()) q.answer += '\n';
-      q.answer += rr.owner;
-      q.answer += ". ";
-      char ttl[16];
-      q.answer.append(ttl, static_cast<size_t>(std::to_chars(ttl, ttl + sizeof ttl, rr.ttl).ptr - ttl));
-      q.answer += " IN ";
-      q.answer += dns::rrTypeName(rr.type);
-      q.answer += ' ';
-      q.answer += rr.rdata;
-    }
+    q.answer_wire = result.response->answer_wire;
   }
   return q;
 }

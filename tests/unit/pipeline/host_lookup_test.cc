@@ -76,7 +76,7 @@ TEST(HostLookup, RecordsTheEvidenceOfEveryQuery) {
   EXPECT_EQ(h.queries[1].purpose, "a");
   EXPECT_EQ(h.queries[1].rcode, "NOERROR");
   EXPECT_TRUE(h.queries[1].ad);
-  EXPECT_EQ(h.queries[1].answer, "mx.a.test. 3600 IN A 192.0.2.1");
+  EXPECT_EQ(dns::answerText(h.queries[1].answer_wire), "mx.a.test. 3600 IN A 192.0.2.1");
   EXPECT_EQ(h.queries[1].resolver, "127.53.1.1:53");
   EXPECT_EQ(h.queries[1].attempts, 1u);
   EXPECT_EQ(h.queries[2].purpose, "aaaa");

@@ -48,11 +48,27 @@ std::vector<uint8_t> makeResponse(uint16_t id, const char* qname, ldns_rr_type q
   return out;
 }
 
+// parseResponseRecords(), checked against what a scan stores: parseResponse()'s answer_wire,
+// read back with answerRecords(), gives the same records (so every case below also covers the
+// stored wire form), and the two parses agree on everything else.
 Response parseOk(const std::vector<uint8_t>& wire) {
   std::string error;
-  auto parsed = parseResponse(wire.data(), wire.size(), error);
+  auto parsed = parseResponseRecords(wire.data(), wire.size(), error);
   EXPECT_TRUE(parsed.has_value()) << error;
-  return parsed.value_or(Response{});
+  if (!parsed) return Response{};
+  auto lean = parseResponse(wire.data(), wire.size(), error);
+  EXPECT_TRUE(lean.has_value()) << error;
+  if (lean) {
+    EXPECT_EQ(answerRecords(lean->answer_wire), parsed->answer);
+    EXPECT_TRUE(lean->answer.empty());
+    lean->answer = parsed->answer;
+    EXPECT_EQ(lean->answer_wire, parsed->answer_wire);
+    EXPECT_EQ(lean->mx, parsed->mx);
+    EXPECT_EQ(lean->tlsa, parsed->tlsa);
+    EXPECT_EQ(lean->addresses, parsed->addresses);
+    EXPECT_EQ(lean->cnames, parsed->cnames);
+  }
+  return *parsed;
 }
 
 TEST(BuildQuery, SetsIdQuestionDoBitUdpSizeAndCd) {
@@ -325,6 +341,40 @@ TEST(ParseResponseHead, SameHeadWithoutTheRecords) {
   const auto query = buildQuery(8, Question{"x.test", 1}, QueryOptions{});
   EXPECT_FALSE(parseResponseHead(query.data(), query.size(), error).has_value());
   for (size_t cut = 0; cut < wire.size(); ++cut) (void)parseResponseHead(wire.data(), cut, error);
+}
+
+// The stored answer (wire form) prints as the text schema 3 stored: one record a line, owner with
+// its dot, TTL, class, type, RDATA as ldns prints it with names normalised; ill-formed bytes end it.
+TEST(AnswerText, PrintsTheStoredWireFormAsSchema3Text) {
+  auto wire = makeResponse(11, "a.test.", LDNS_RR_TYPE_A, 0,
+                           {"A.Test. 300 IN CNAME B.Test.", "b.test. 60 IN A 192.0.2.7", "b.test. 60 IN TXT \"x y\""}, true);
+  const Response r = parseOk(wire);
+  EXPECT_EQ(answerText(r.answer_wire), "a.test. 300 IN CNAME b.test\nb.test. 60 IN A 192.0.2.7\nb.test. 60 IN TXT \"x y\"");
+  EXPECT_EQ(r.cnames, (std::vector<Record>{Record{"a.test", 5, 300, "b.test"}}));
+  EXPECT_EQ(answerText(""), "");
+  const std::string cut = r.answer_wire.substr(0, r.answer_wire.size() - 3);
+  EXPECT_EQ(answerText(cut), "a.test. 300 IN CNAME b.test\nb.test. 60 IN A 192.0.2.7");
+  EXPECT_TRUE(answerRecords("\xff\xff\xff").empty());
+}
+
+// With the question asked, a response to the same name (in any case) takes the asked text; one
+// to another name, or another type, keeps the name ldns printed, so the client can ignore it.
+TEST(ParseResponse, ExpectedQuestionIsComparedAsANameNotPrinted) {
+  auto wire = makeResponse(12, "MX.Example.TEST.", LDNS_RR_TYPE_A, 0, {"mx.example.test. 60 IN A 192.0.2.9"}, true);
+  std::string error;
+  const Question same{"mx.example.test", 1};
+  auto r = parseResponse(wire.data(), wire.size(), error, &same);
+  ASSERT_TRUE(r) << error;
+  EXPECT_EQ(r->question, same);
+  EXPECT_EQ(r->addresses, (std::vector<std::string>{"192.0.2.9"}));
+  const Question other{"mx.example.tes", 1};
+  r = parseResponse(wire.data(), wire.size(), error, &other);
+  ASSERT_TRUE(r) << error;
+  EXPECT_EQ(r->question, (Question{"mx.example.test", 1}));
+  const Question other_type{"mx.example.test", 28};
+  r = parseResponse(wire.data(), wire.size(), error, &other_type);
+  ASSERT_TRUE(r) << error;
+  EXPECT_EQ(r->question, (Question{"mx.example.test", 1}));
 }
 
 TEST(RrTypeFromName, ReadsMnemonicsAsLdnsDoes) {

@@ -60,7 +60,7 @@ inline HostRecord sharedInsecureHost() {
   h.dane = "insecure";
   h.queries = {query("a", h.host, 1, "NOERROR", false), query("aaaa", h.host, 28, "NOERROR", false),
                query("cname", h.host, 5, "NOERROR", false)};
-  h.queries[0].answer = "mx.shared-provider.example.\t300\tIN\tA\t198.51.100.7";
+  h.queries[0].answer_wire = std::string("\x02mx\x0f" "shared-provider\x07" "example\x00\x00\x01\x00\x01\x00\x00\x01\x2c\x00\x04\xc6\x33\x64\x07", 42);
   return h;
 }
 
@@ -220,7 +220,7 @@ inline std::vector<DomainRecord> sampleRecords() {
     h.probes = {p};
     h.host_findings = {"tls-handshake-failure"};
     h.queries = {query("a", h.host, 1, "NOERROR", true)};
-    h.queries[0].answer = std::string("weird.example. 300 IN TXT \"\xc0\xaf\"");
+    h.queries[0].answer_wire = std::string("\x00\xc0\xaf\xff", 4);  // bytes a reader must keep as they are
     d.implicit_mx = true;
     d.mx = {h};
     d.findings = {"tls-handshake-failure"};

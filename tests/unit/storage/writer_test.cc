@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "storage/database.h"
 #include "storage/reader.h"
 #include "tests/unit/storage/sample_records.h"
 
@@ -68,13 +69,15 @@ TEST(WriterTest, RecordsComeBackAsSubmitted) {
   for (size_t i = 0; i < records.size(); ++i) EXPECT_EQ(back[i], records[i]) << records[i].domain;
 
   EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM runs WHERE status = 'completed' AND finished_at IS NOT NULL"), 1);
-  EXPECT_EQ(sqlInt(path, "PRAGMA user_version"), 3);  // 2: probe evidence and probe_certs; 3: runs.health, shard, lists, invalid/duplicate lines, domains.delivery_*, domains.rank
+  EXPECT_EQ(sqlInt(path, "PRAGMA user_version"), 4);  // 2: probe evidence and probe_certs; 3: runs.health, shard, lists, invalid/duplicate lines, domains.delivery_*, domains.rank; 4: queries.answer as wire bytes (BLOB)
+  EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM queries WHERE typeof(answer) <> 'blob'"), 0);
   EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM domains WHERE rank = 42"), 1);
   EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM domains WHERE rank IS NULL"), static_cast<int64_t>(records.size()) - 1);
   // The indexes for reading are built when the run finishes.
   EXPECT_EQ(sqlInt(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN ('domains_verdict', "
-                         "'hosts_name', 'hosts_dane', 'mx_host', 'tlsa_records_usage', 'findings_code', 'queries_rcode')"),
-            7);
+                         "'hosts_name', 'hosts_dane', 'mx_host', 'tlsa_records_usage', 'findings_code', 'queries_rcode', "
+                         "'queries_host', 'queries_domain')"),
+            9);
 }
 
 // While a run writes, the indexes only reading needs are not maintained (they cost a hot scan
@@ -117,6 +120,24 @@ TEST(WriterTest, TheRunRecordsItsShardAndListsAndAResumeKeepsThemUntilItEnds) {
   EXPECT_EQ(sqlInt(path, "SELECT invalid_lines FROM runs WHERE shard = '2/8'"), 1);
 }
 
+// Version 3 kept answers as text; version 4 keeps them as wire bytes. A version 3 file is refused
+// by every opener (writer, export, report, merge: all go through openDatabase), not misread.
+TEST(WriterTest, AVersionThreeDatabaseIsRefusedByWriterAndReaders) {
+  TempDir dir;
+  const auto path = dir.file("v3.sqlite");
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_exec(db, "CREATE TABLE runs(id INTEGER); PRAGMA application_id = 1145130565; PRAGMA user_version = 3;",
+               nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  std::string error;
+  EXPECT_EQ(Writer::open(path, runInfo(), OpenMode::Resume, error), nullptr);
+  EXPECT_NE(error.find("schema version 3, this build reads version 4 (an older scan"), std::string::npos) << error;
+  error.clear();
+  EXPECT_EQ(openDatabase(path, Access::ReadOnly, error), nullptr);
+  EXPECT_NE(error.find("schema version 3, this build reads version 4"), std::string::npos) << error;
+}
+
 TEST(WriterTest, AVersionTwoDatabaseIsRefusedWithBothVersions) {
   TempDir dir;
   const auto path = dir.file("old.sqlite");
@@ -127,7 +148,7 @@ TEST(WriterTest, AVersionTwoDatabaseIsRefusedWithBothVersions) {
   sqlite3_close(db);
   std::string error;
   EXPECT_EQ(Writer::open(path, runInfo(), OpenMode::Create, error), nullptr);
-  EXPECT_NE(error.find("schema version 2, this build reads version 3"), std::string::npos) << error;
+  EXPECT_NE(error.find("schema version 2, this build reads version 4"), std::string::npos) << error;
 }
 
 TEST(WriterTest, ReadIndexesAreBuiltWhenTheRunFinishes) {
