@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace danescan::scanner::pipeline {
@@ -54,8 +55,7 @@ struct Scanner::Pending {
   // The late retry (ScanOptions::late_retry_ms): the first try's outcome, kept for the evidence.
   bool late_retried = false;
   uint64_t first_sent_ms = 0;
-  unsigned earlier_attempts = 0;
-  std::string earlier_rcode;
+  std::optional<dns::QueryResult> first;
 };
 
 namespace {
@@ -537,8 +537,7 @@ void Scanner::onAnswer(const std::string& key, dns::QueryResult result) {
     // have seen this one).
     Pending& p = *it->second;
     p.late_retried = true;
-    p.earlier_attempts = result.attempts;
-    p.earlier_rcode = result.rcode;
+    p.first = std::move(result);
     late_.push_back({uv_now(loop_) + options_.late_retry_ms, key});
     ++counters_.queries_late_retried;
     armLateTimer();
@@ -547,13 +546,22 @@ void Scanner::onAnswer(const std::string& key, dns::QueryResult result) {
   }
   if (it != pending_.end()) {
     std::unique_ptr<Pending> pending = std::move(it->second);
-    if (pending->late_retried) {
-      // One lookup in the evidence: every message sent, the time from the first to this answer.
-      result.attempts += pending->earlier_attempts;
+    if (pending->late_retried && pending->first) {
+      // One lookup in the evidence: every message sent, the time from the first send. When the
+      // retry failed too, the first try's result stands (what a scan without the retry records;
+      // a dead server's second try may well be unbound's quicker SERVFAIL instead of a timeout).
+      const std::string when = "asked again " + std::to_string(options_.late_retry_ms) + " ms later";
+      const unsigned attempts = pending->first->attempts + result.attempts;
+      if (wantsLateRetry(result)) {
+        const std::string note = when + ": " + result.rcode;
+        result = std::move(*pending->first);
+        result.error = result.error.empty() ? note : result.error + "; " + note;
+      } else {
+        const std::string note = "first try " + pending->first->rcode + ", " + when;
+        result.error = result.error.empty() ? note : note + "; " + result.error;
+      }
+      result.attempts = attempts;
       result.elapsed_ms = uv_now(loop_) - pending->first_sent_ms;
-      const std::string note = "first try " + pending->earlier_rcode + ", asked again " +
-                               std::to_string(options_.late_retry_ms) + " ms later";
-      result.error = result.error.empty() ? note : note + "; " + result.error;
     }
     pending_.erase(it);
     for (auto& deliver : pending->waiters) deliver(result);

@@ -239,14 +239,17 @@ TEST(ScannerLateRetry, ASlowServersServfailIsAskedAgainAndItsAnswerCounts) {
 }
 
 TEST(ScannerLateRetry, ATimeoutIsAskedAgainOnceOnly) {
-  const LateRetryRun run = runLateRetry(timeout(), timeout(), 50);
+  // The retry fails too (SERVFAIL): the first try's TIMEOUT stands, both tries' messages counted.
+  const LateRetryRun run = runLateRetry(timeout(), answer("late.test", MX, "SERVFAIL", false), 50);
   ASSERT_EQ(run.done.size(), 1u);
   EXPECT_EQ(run.done[0].verdict, "dns-error");
   EXPECT_EQ(run.done[0].mx_rcode, "TIMEOUT");
   EXPECT_EQ(run.sent.at("late.test MX"), 2);
   EXPECT_EQ(run.late_retried, 1u);
   ASSERT_EQ(run.done[0].queries.size(), 1u);
-  EXPECT_EQ(run.done[0].queries[0].attempts, 6u);  // 3 UDP attempts per try
+  EXPECT_EQ(run.done[0].queries[0].attempts, 4u);  // 3 UDP attempts, then 1
+  EXPECT_NE(run.done[0].queries[0].error.find("asked again 50 ms later: SERVFAIL"), std::string::npos)
+      << run.done[0].queries[0].error;
 }
 
 TEST(ScannerLateRetry, BogusDataAndADisabledRetryAreNotAskedAgain) {
