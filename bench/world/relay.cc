@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "bench/world/relay_model.h"
+#include "scanner/c_ptr.h"
 #include "scanner/loop/loop.h"
 
 namespace {
@@ -44,15 +45,8 @@ using danescan::bench::world::RateLimiter;
 using danescan::bench::world::RelayParams;
 using danescan::bench::world::zoneKey;
 
-template <auto Fn>
-struct CDeleter {
-  template <class T>
-  void operator()(T* p) const noexcept {
-    Fn(p);
-  }
-};
-using RdfPtr = std::unique_ptr<ldns_rdf, CDeleter<&ldns_rdf_deep_free>>;
-using BufferPtr = std::unique_ptr<ldns_buffer, CDeleter<&ldns_buffer_free>>;
+using RdfPtr = danescan::scanner::CPtr<ldns_rdf, &ldns_rdf_deep_free>;
+using BufferPtr = danescan::scanner::CPtr<ldns_buffer, &ldns_buffer_free>;
 
 constexpr size_t kRecvChunks = 20;       // datagrams per recvmmsg() at most (libuv's UV__MMSG_MAXWIDTH)
 constexpr size_t kChunkSize = 65536;     // libuv's slice of the receive buffer per datagram
