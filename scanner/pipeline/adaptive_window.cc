@@ -12,22 +12,24 @@ AdaptiveWindow::AdaptiveWindow(WindowOptions options) : options_(options) {
   size_ = std::clamp(options_.initial, options_.floor, options_.ceiling);
 }
 
-void AdaptiveWindow::record(bool failed, uint64_t now_ms) {
+void AdaptiveWindow::record(bool failed, uint64_t now_ms, unsigned in_flight) {
   if (!started_) {
     started_ = true;
     epoch_start_ms_ = now_ms;
   }
   ++outcomes_;
   if (failed) ++failures_;
+  in_flight_sum_ += in_flight;
   if (outcomes_ >= std::max<uint64_t>(kMinOutcomes, size_) && now_ms >= epoch_start_ms_ + options_.min_epoch_ms) endEpoch(now_ms);
 }
 
 void AdaptiveWindow::endEpoch(uint64_t now_ms) {
   const double share = static_cast<double>(failures_) / static_cast<double>(outcomes_);
   const double rate = static_cast<double>(outcomes_) * 1000.0 / static_cast<double>(std::max<uint64_t>(1, now_ms - epoch_start_ms_));
+  const double in_flight = static_cast<double>(in_flight_sum_) / static_cast<double>(outcomes_);
   const bool window_full = window_full_;
   const bool qps_limited = qps_limited_;
-  outcomes_ = failures_ = 0;
+  outcomes_ = failures_ = in_flight_sum_ = 0;
   window_full_ = qps_limited_ = false;
   epoch_start_ms_ = now_ms;
 
@@ -35,34 +37,76 @@ void AdaptiveWindow::endEpoch(uint64_t now_ms) {
     have_baseline_ = true;
     baseline_ = share;
   }
-  if (share > baseline_ + options_.failure_margin) {
+  const bool overload = share > baseline_ + options_.failure_margin;
+  // Time in flight (Little's law: queries in flight over answers per second) of a steady epoch:
+  // a full window, qps not the limit, not the first epoch after a change, no overload (its
+  // timeouts were in flight for the client's whole retry time). In flight is what the outcomes
+  // found, not the window: a window that shrank drains for a round trip.
+  if (window_full && !qps_limited && steady_epochs_ >= 1 && !overload) {
+    const double sample = in_flight * 1000.0 / rate;
+    delay_ms_ = have_delay_ ? (1 - options_.delay_smoothing) * delay_ms_ + options_.delay_smoothing * sample : sample;
+    least_delay_ms_ = have_least_ ? std::min(least_delay_ms_, delay_ms_) : delay_ms_;
+    have_delay_ = have_least_ = true;
+  }
+  ++steady_epochs_;
+  const double queueing = have_delay_ ? delay_ms_ / std::max(1e-9, least_delay_ms_) : 1.0;
+
+  if (overload) {
     checking_increase_ = false;
+    slow_start_ = false;
     if (now_ms >= no_decrease_until_ms_) {
       size_ = std::max(options_.floor, size_ / 2);
       no_decrease_until_ms_ = now_ms + options_.feedback_ms;
       no_increase_until_ms_ = now_ms + options_.feedback_ms;  // wait until the failures show what the new size does
       ++decreases_;
+      changed();
+      have_delay_ = false;  // a smaller window starts a new average: the old one held the drops' long waits
     }
     return;
   }
   baseline_ = 0.8 * baseline_ + 0.2 * share;  // a healthy epoch: the list's own share of failures
+  // The epoch right after a change still answers the old window's queries: every judgement
+  // below waits for a steady one.
+  if (steady_epochs_ < 2) return;
   if (checking_increase_) {
     checking_increase_ = false;
     // rate_gain is asked of a full step (growth); a step cut short by the ceiling asks its share.
     const double step = static_cast<double>(size_) / static_cast<double>(std::max(1u, size_before_increase_)) - 1;
     const double wanted = options_.rate_gain * std::min(1.0, step / std::max(1e-9, options_.growth - 1));
+    // A doubling below the knee about doubles the rate; one that brings less than half of that
+    // has found the knee's neighbourhood: the steps get smaller from here.
+    if (slow_start_ && rate < rate_before_increase_ * (1 + options_.slow_start_gain)) slow_start_ = false;
     if (rate <= rate_before_increase_ * (1 + wanted)) {
       size_ = size_before_increase_;  // more in flight brought no more answers: the knee
       no_increase_until_ms_ = now_ms + options_.probe_interval_ms;
+      slow_start_ = false;
+      changed();
       return;
     }
   }
+  if (queueing > options_.queue_shrink) {
+    // The resolver queues: back to a window it serves without.
+    size_ = std::max(options_.floor, static_cast<unsigned>(std::lround(size_ * options_.shrink)));
+    no_increase_until_ms_ = now_ms + options_.probe_interval_ms;
+    // Queries the larger window lost time out later: this decrease has answered them already.
+    no_decrease_until_ms_ = std::max(no_decrease_until_ms_, now_ms + options_.feedback_ms);
+    slow_start_ = false;
+    ++decreases_;
+    ++queueing_decreases_;
+    changed();
+    have_delay_ = false;  // judge the smaller window by its own samples, not the queue it left
+    return;
+  }
+  if (queueing > options_.slow_start_exit) slow_start_ = false;
+  if (queueing > options_.queue_hold) return;
   if (!window_full || qps_limited || now_ms < no_increase_until_ms_ || size_ >= options_.ceiling) return;
   size_before_increase_ = size_;
   rate_before_increase_ = rate;
-  size_ = std::min(options_.ceiling, std::max(size_ + 1, static_cast<unsigned>(std::lround(size_ * options_.growth))));
+  const double growth = slow_start_ && options_.slow_start ? 2.0 : options_.growth;
+  size_ = std::min(options_.ceiling, std::max(size_ + 1, static_cast<unsigned>(std::lround(size_ * growth))));
   checking_increase_ = true;
   ++increases_;
+  changed();
 }
 
 }  // namespace danescan::scanner::pipeline

@@ -8,18 +8,33 @@
 // one round trip's worth, and at least kMinOutcomes) and at least `min_epoch_ms` have passed.
 // At the end of an epoch, with f = its share of failed queries (timeouts, network errors,
 // SERVFAIL) and r = its rate of outcomes per second:
-//  - decrease: f exceeds the baseline (the failure share of healthy epochs: lists have broken
-//    domains, so SERVFAILs alone are no congestion signal) by more than `failure_margin`: the
-//    window halves (never below `floor`), and no further decrease follows for `feedback_ms` (a
-//    timeout is seen only after every attempt, so failures caused by the old window keep coming
-//    in for that long, and must not halve it again and again);
+//  - decrease on failures: f exceeds the baseline (the failure share of healthy epochs: lists have
+//    broken domains, so SERVFAILs alone are no congestion signal) by more than `failure_margin`:
+//    the window halves (never below `floor`), and no further decrease follows for `feedback_ms`
+//    (a timeout is seen only after every attempt, so failures caused by the old window keep
+//    coming in for that long, and must not halve it again and again);
+//  - decrease on queueing (as TCP Vegas does): by Little's law a full window of W queries
+//    answered at r per second spends W / r in flight each. Below the knee that time is the
+//    round trip and stays put as the window grows; past it the resolver queues, and it grows
+//    with the window while r stands still. The window keeps a smoothed W / r of steady epochs
+//    (full, not the first after a change, whose answers belong to the old size, and without
+//    the failures above, whose timeouts were in flight for the whole retry time) and its least
+//    value, the round trip without queueing; the average starts anew after every decrease.
+//    Above `queue_shrink` times that least value the window shrinks by `shrink`, and the
+//    timeouts that the larger window caused, which show later, do not halve it again; above
+//    `queue_hold` times it, it does not grow. The resolver's overload thus shows within a round
+//    trip or two, while its timeouts come only after the client's whole retry time: in the
+//    bench world's internet mode unbound past its knee dropped hundreds of queries at once, and
+//    the scan waited 15-20 s for their retries;
 //  - increase: the window was the limit during the epoch (queries waited for a free slot) and
 //    the qps limit was not (`--qps` paces by itself; a larger window would not send more): the
-//    window grows by `growth` (never above `ceiling`). The next epoch checks that it paid: when
-//    the rate did not grow by more than `rate_gain`, the resolver (or the list) is the limit, so
-//    the window goes back to its size before the increase and holds for `probe_interval_ms`
-//    before it tries again. So the window settles near the knee, where more queries in flight
-//    only add latency, instead of filling the resolver's buffers until it drops queries.
+//    window grows, doubling at first (slow start, until a doubling brings less than half of the
+//    answers it would below the knee, or the time in flight begins to grow), then by `growth`,
+//    never above `ceiling`. The next epoch checks that it paid: when the rate did not
+//    grow by more than `rate_gain`, the resolver (or the list) is the limit, so the window goes
+//    back to its size before the increase and holds for `probe_interval_ms` before it tries
+//    again. So the window settles near the knee, where more queries in flight only add
+//    latency, instead of filling the resolver's buffers until it drops queries.
 //  - otherwise it holds.
 #pragma once
 
@@ -34,14 +49,30 @@ struct WindowOptions {
   uint64_t min_epoch_ms = 100;
   uint64_t feedback_ms = 6000;  // the client's timeout x attempts: how late a failure shows
   double growth = 1.25;         // per increase
-  double failure_margin = 0.02; // failure share above the baseline that means overload
+  // Failure share above the baseline that means overload. Overload drops queries by the
+  // hundred (11-46 % of an epoch in the bench world); a list's dead servers give a few per cent
+  // of one epoch now and then, and 2 % halved the window for them.
+  double failure_margin = 0.05;
   // An increase "paid" when the rate grew by more than this share (for a full `growth` step; a
   // step cut short by the ceiling asks for its part of it). Below the knee a 25 % larger
   // window brings about 25 % more answers; near it, a few per cent (a cold cache warming up gives
   // that much by itself): in the bench world's internet mode a 3 % threshold let the window climb
   // from 256 to 2,979 where 1,024 was best, and the resolver, past its limit, dropped queries.
   double rate_gain = 0.10;
-  uint64_t probe_interval_ms = 2000;  // after an increase that did not pay
+  uint64_t probe_interval_ms = 2000;  // after an increase that did not pay, or a queueing decrease
+  // Time in flight (smoothed W / r) over its least value: above `queue_hold` no increase, above
+  // `queue_shrink` a decrease by `shrink`. Rates of epochs one round trip long vary by 10-20 %
+  // in a cold scan; the smoothing (`delay_smoothing`, the new epoch's weight) keeps that from
+  // looking like a queue.
+  double queue_hold = 1.35;
+  double queue_shrink = 1.6;
+  double shrink = 0.9;
+  double delay_smoothing = 0.3;
+  // Slow start: the window doubles until a doubling brings less than `slow_start_gain` more
+  // answers, or the time in flight grows past `slow_start_exit` times its least value.
+  bool slow_start = true;
+  double slow_start_gain = 0.5;
+  double slow_start_exit = 1.1;
 };
 
 class AdaptiveWindow {
@@ -50,8 +81,9 @@ class AdaptiveWindow {
 
   [[nodiscard]] unsigned size() const noexcept { return size_; }
   // One query finished: answered with an rcode other than SERVFAIL (`failed` false), or timed
-  // out / failed / SERVFAIL (`failed` true).
-  void record(bool failed, uint64_t now_ms);
+  // out / failed / SERVFAIL (`failed` true); `in_flight` queries were in flight, this one
+  // included.
+  void record(bool failed, uint64_t now_ms, unsigned in_flight);
   // A query waited because every slot of the window was taken (the window is the limit).
   void noteWindowFull() noexcept { window_full_ = true; }
   // A query waited for the qps token bucket (the rate limit is the limit).
@@ -59,11 +91,14 @@ class AdaptiveWindow {
 
   [[nodiscard]] uint64_t decreases() const noexcept { return decreases_; }
   [[nodiscard]] uint64_t increases() const noexcept { return increases_; }
+  // Decreases on queueing alone (counted in decreases() too).
+  [[nodiscard]] uint64_t queueing_decreases() const noexcept { return queueing_decreases_; }
 
   static constexpr uint64_t kMinOutcomes = 32;
 
  private:
   void endEpoch(uint64_t now_ms);
+  void changed() noexcept { steady_epochs_ = 0; }
 
   WindowOptions options_;
   unsigned size_;
@@ -71,6 +106,7 @@ class AdaptiveWindow {
   bool started_ = false;
   uint64_t outcomes_ = 0;
   uint64_t failures_ = 0;
+  uint64_t in_flight_sum_ = 0;
   bool window_full_ = false;
   bool qps_limited_ = false;
   bool have_baseline_ = false;
@@ -80,8 +116,15 @@ class AdaptiveWindow {
   double rate_before_increase_ = 0;
   uint64_t no_increase_until_ms_ = 0;
   uint64_t no_decrease_until_ms_ = 0;
+  bool slow_start_ = true;
+  unsigned steady_epochs_ = 0;    // epochs since the last change of size
+  bool have_delay_ = false;       // delay_ms_ holds a sample since the last decrease
+  bool have_least_ = false;
+  double delay_ms_ = 0;           // smoothed time in flight of steady epochs (W / r)
+  double least_delay_ms_ = 0;     // its least value: the round trip without queueing
   uint64_t decreases_ = 0;
   uint64_t increases_ = 0;
+  uint64_t queueing_decreases_ = 0;
 };
 
 }  // namespace danescan::scanner::pipeline

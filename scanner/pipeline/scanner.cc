@@ -527,7 +527,7 @@ void Scanner::onAnswer(const std::string& key, dns::QueryResult result) {
     ++counters_.queries_failed;
   }
   if (adaptive_) {
-    adaptive_->record(!answered || isServfail(result), uv_now(loop_));
+    adaptive_->record(!answered || isServfail(result), uv_now(loop_), counters_.queries_in_flight + 1);
     counters_.window = adaptive_->size();
     counters_.window_peak = std::max(counters_.window_peak, counters_.window);
   }
