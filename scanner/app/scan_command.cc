@@ -620,8 +620,9 @@ void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line)
   addProbeTimingOptions(*cmd, o->connect_timeout_ms, o->stage_timeout_ms, o->probe_deadline_ms, o->retry_delay_ms);
   cmd->add_option("--concurrency", o->concurrency,
                   "DNS queries in flight: 'auto' finds the number as the scan runs (from 256, growing while the answer rate "
-                  "grows and timeouts and SERVFAILs do not, halving when they rise; at most --concurrency-max), or N for a "
-                  "fixed window of at most N")
+                  "grows and neither answers' time in flight (the resolver queues) nor timeouts and SERVFAILs do; shrinking "
+                  "when the time in flight grows, halving when failures rise; at most --concurrency-max), or N for a fixed "
+                  "window of at most N")
       ->check(CLI::IsMember({"auto"}) | CLI::Range(1, 100000))
       ->capture_default_str();
   cmd->add_option("--concurrency-max", o->concurrency_max, "With --concurrency auto: never more than N queries in flight (protects the resolver)")
