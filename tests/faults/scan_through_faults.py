@@ -132,7 +132,19 @@ def run(checks, work, danescan, checker, resolver, lab_domains):
                      not bad and seen > 0, "; ".join(bad[:5]))
 
     answered = lambda f: [e for e in udp_fault(f) if e.get("rcode") and "upstream_error" not in e]
-    recorded(udp_fault("truncate"), lambda r: r[1] == 1, "every truncated question went to TCP (tcp=1)")
+    # A truncated question whose TCP query the outage closed is asked again later (--late-retry)
+    # over UDP; its row then reads the late answer (tcp=0) and names the first try's TIMEOUT.
+    tcp_lost_q = {(e["qname"], e["qtype"]) for e in queries_log
+                  if e["transport"] == "tcp" and e["fault"] == "outage"}
+    truncated = udp_fault("truncate")
+    recorded([e for e in truncated if (e["qname"], e["qtype"]) not in tcp_lost_q],
+             lambda r: r[1] == 1, "every truncated question went to TCP (tcp=1)")
+    lost_truncated = [e for e in truncated if (e["qname"], e["qtype"]) in tcp_lost_q]
+    if lost_truncated:
+        recorded(lost_truncated, lambda r: r[1] == 1 or "first try TIMEOUT" in r[3]
+                 or r[0] == "TIMEOUT",
+                 "every truncated question whose TCP query the outage closed was asked again "
+                 "or reads TIMEOUT")
     recorded(answered("garbage"), lambda r: "malformed response" in r[3] and "ignored" in r[3],
              "every garbage answer is recorded as 'malformed response(s) ignored'")
     recorded(answered("wrong-question"),
