@@ -196,8 +196,9 @@ def run(checks, work, danescan, checker, resolver, lab_domains):
     nx_ok = [n for n in nx if by_name.get(n, {}).get("verdict") == "no-mail"
              and by_name[n]["mx_rcode"] == "NXDOMAIN"]
     nx_refused = {e["qname"] for e in refused_log if e["qtype"] == "MX"} & set(nx)
-    # A TCP retry (after TC=1) whose connection the outage closed is not retried: TIMEOUT,
-    # acceptable (the brief), when the proxy log shows that TCP query lost in the outage.
+    # A TCP retry (after TC=1) whose connection the outage closed is not retried at once; the
+    # late retry asks again (then NXDOMAIN), and a TIMEOUT is acceptable (the brief) when the
+    # proxy log shows that TCP query lost in the outage.
     tcp_lost = {e["qname"] for e in queries_log if e["transport"] == "tcp" and e["fault"] == "outage"}
     nx_lost = {n for n in set(nx) - set(nx_ok) - nx_refused if n in tcp_lost
                and by_name.get(n, {}).get("mx_rcode") == "TIMEOUT"
