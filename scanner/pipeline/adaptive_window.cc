@@ -45,8 +45,8 @@ void AdaptiveWindow::endEpoch(uint64_t now_ms) {
   if (window_full && !qps_limited && steady_epochs_ >= 1 && !overload) {
     const double sample = in_flight * 1000.0 / rate;
     delay_ms_ = have_delay_ ? (1 - options_.delay_smoothing) * delay_ms_ + options_.delay_smoothing * sample : sample;
-    least_delay_ms_ = have_least_ ? std::min(least_delay_ms_, delay_ms_) : delay_ms_;
-    have_delay_ = have_least_ = true;
+    least_delay_ms_ = std::min(least_delay_ms_, delay_ms_);
+    have_delay_ = true;
   }
   ++steady_epochs_;
   const double queueing = have_delay_ ? delay_ms_ / std::max(1e-9, least_delay_ms_) : 1.0;

@@ -39,6 +39,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 namespace danescan::scanner::pipeline {
 
@@ -119,9 +120,8 @@ class AdaptiveWindow {
   bool slow_start_ = true;
   unsigned steady_epochs_ = 0;    // epochs since the last change of size
   bool have_delay_ = false;       // delay_ms_ holds a sample since the last decrease
-  bool have_least_ = false;
   double delay_ms_ = 0;           // smoothed time in flight of steady epochs (W / r)
-  double least_delay_ms_ = 0;     // its least value: the round trip without queueing
+  double least_delay_ms_ = std::numeric_limits<double>::infinity();  // its least value: the round trip without queueing
   uint64_t decreases_ = 0;
   uint64_t increases_ = 0;
   uint64_t queueing_decreases_ = 0;

@@ -134,8 +134,8 @@ TEST(AdaptiveWindow, StopsWhereTheResolverQueuesThoughItsRateStillCreepsUp) {
   // more for every larger window, 12 % for 25 % (a cold cache warming up does that too), while
   // each query waits longer. The rate alone would take every increase for one that paid, up to
   // the ceiling; the time in flight (Little's law, here 40 ms x sqrt(window / 2,000)) shows the
-  // queue, so the window never grows where it is 1.25 times the round trip without queueing
-  // (3,125 in flight) and shrinks where it is 1.5 times (4,500).
+  // queue, so the window does not grow where it is 1.35 times the round trip without queueing
+  // (3,645 in flight) and shrinks where it is 1.6 times (5,120): it ends near the hold point.
   AdaptiveWindow w(options());
   Simulation sim;
   sim.capacity_qps = 50000;
