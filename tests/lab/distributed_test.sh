@@ -33,8 +33,13 @@ grep -q -- '--shard auto' <<<"$block" || { echo "distributed_test: the block doe
 # Both surveys are held to what a cold scan sees: earlier lab tests (and the first survey, for the
 # second) leave the outlook aliases' CNAME records in unbound's cache, and unbound then answers the
 # explicit CNAME query from there instead of failing it (tests/lab/README.md), which changes
-# cname_rcode, cname-query-failure and Postfix's delivery. Flush the cache before each survey.
-flush() { unbound-control -c "$lab/dns/unbound.conf" flush_zone . >/dev/null; }
+# cname_rcode, cname-query-failure and Postfix's delivery. Flush the cache before each survey,
+# and unbound's infrastructure cache too: the dead server's "down" mark (infra-host-ttl 60 s)
+# would otherwise turn one survey's TIMEOUT into the other's immediate SERVFAIL.
+flush() {
+  unbound-control -c "$lab/dns/unbound.conf" flush_zone . >/dev/null
+  unbound-control -c "$lab/dns/unbound.conf" flush_infra all >/dev/null
+}
 flush
 (cd "$work/run" && env -u JOB_COMPLETION_INDEX -u SLURM_ARRAY_TASK_ID -u DANESCAN_SHARDS \
   PATH="$work/bin:$PATH" LIST="$lab/domains.txt" RESOLVER="$resolver" bash -euo pipefail -c "$block")
