@@ -186,12 +186,15 @@ PY
 }
 
 # ---- dnsperf -------------------------------------------------------------------------------
-# perf_run LABEL FILE PASSES Q: sets dp_time (s), dp_qps, dp_sent, dp_lost, dp_ucpu.
+# perf_run LABEL FILE PASSES Q: sets dp_time (s), dp_qps, dp_sent, dp_lost, dp_ucpu, and dp_cpu
+# (dnsperf's own CPU seconds, user + system, per pass: the peer's cost of the same packets).
 perf_run() {
   local label=$1 file=$2 passes=$3 q=$4 f=$OUT/$1.dnsperf c0
   c0=$(unbound_cpu)
-  dnsperf -s "$RESOLVER" -d "$file" -D -n "$passes" -q "$q" -t 5 -b "$DNSPERF_BUF_KB" > "$f" 2>&1 ||
+  /usr/bin/time -f '%U %S' -o "$f.time" \
+    dnsperf -s "$RESOLVER" -d "$file" -D -n "$passes" -q "$q" -t 5 -b "$DNSPERF_BUF_KB" > "$f" 2>&1 ||
     fatal "dnsperf failed ($f): $(tail -3 "$f" | tr '\n' ' ')"
+  dp_cpu=$(tail -1 "$f.time" | awk -v p="$passes" '{ printf "%.2f", ($1 + $2) / p }')
   dp_time=$(awk '/Run time \(s\):/ { printf "%.2f", $4 }' "$f")
   dp_qps=$(awk '/Queries per second:/ { printf "%.0f", $4 }' "$f")
   dp_sent=$(awk '/Queries sent:/ { print $3 }' "$f")
@@ -222,8 +225,9 @@ say "minimal query set: $nmin questions ($MIN)"
 if $LOOPBACK; then
   loop_rows=()
   loop_row() { # mode: a row from ds_* and dp_*
-    loop_rows+=("$(printf '| %-5s | %9s | %7s | %9s | %6s | %11s | %8s | %9s | %7s | %8s | %9s |' "$1" \
+    loop_rows+=("$(printf '| %-5s | %9s | %7s | %9s | %6s | %11s | %11s | %8s | %9s | %7s | %8s | %9s |' "$1" \
       "$ds_t999" "$ds_total" "$dp_time" "$(ratio "$dp_time" "$ds_t999")" "$(per100k "$ds_cpu" "$ndomains")" \
+      "$(per100k "$dp_cpu" "$ndomains")" \
       "$ds_rss" "$ds_queries" "$ds_retried" "${dp_lost}/${dp_sent}" "$ds_ucpu/$dp_ucpu")")
   }
   cold_scan=("$ds_t999" "$ds_total" "$ds_cpu" "$ds_rss" "$ds_queries" "$ds_retried" "$ds_ucpu")
@@ -341,8 +345,9 @@ fi
   if $LOOPBACK; then
     echo
     echo "Loopback (dnsperf -q $DNSPERF_Q; hot: dnsperf's time per pass of $HOT_PASSES):"
-    printf '| %-5s | %9s | %7s | %9s | %6s | %11s | %8s | %9s | %7s | %8s | %9s |\n' mode "99.9 % s" "total s" "dnsperf s" speed "CPU s/100k" "RSS MiB" queries retried "dp lost" "unbound s"
-    echo "|-------|----------:|--------:|----------:|-------:|------------:|---------:|----------:|--------:|---------:|----------:|"
+    echo "(CPU s/100k: user + system per 100,000 domains, danescan's scan and dnsperf's pass of their minimal set)"
+    printf '| %-5s | %9s | %7s | %9s | %6s | %11s | %11s | %8s | %9s | %7s | %8s | %9s |\n' mode "99.9 % s" "total s" "dnsperf s" speed "CPU s/100k" "dp CPU/100k" "RSS MiB" queries retried "dp lost" "unbound s"
+    echo "|-------|----------:|--------:|----------:|-------:|------------:|------------:|---------:|----------:|--------:|---------:|----------:|"
     printf '%s\n' "${loop_rows[@]}"
   fi
   if $INTERNET; then

@@ -231,8 +231,7 @@ void Scanner::wantHost(uint64_t job_id, const std::string& host) {
     HostEntry& entry = *it->second;
     if (entry.record) {
       touchLru(host);
-      const storage::HostRecord record = *entry.record;  // deliverHost may finish the domain
-      deliverHost(job_id, host, entry.generation, record);
+      deliverHost(job_id, host, entry.generation, *entry.record);  // a copy: the domain takes it
     } else {
       entry.waiting.push_back(job_id);
     }
@@ -290,18 +289,17 @@ void Scanner::hostFinished(const std::string& host) {
   evictHosts();
 }
 
-void Scanner::deliverHost(uint64_t job_id, const std::string& host, uint64_t generation,
-                          const storage::HostRecord& record) {
+void Scanner::deliverHost(uint64_t job_id, const std::string& host, uint64_t generation, storage::HostRecord record) {
   auto job = domains_.find(job_id);
   if (job == domains_.end()) return;
   if (!probe_) {
     job->second->hosts_received.emplace_back(host, generation);
-    job->second->lookup.addHost(record);
+    job->second->lookup.addHost(std::move(record));
     maybeFinishDomain(job_id);
     return;
   }
   DomainJob& domain = *job->second;
-  domain.arrived.emplace(host, std::make_pair(generation, record));
+  domain.arrived.emplace(host, std::make_pair(generation, std::move(record)));
   if (domain.arrived.size() == domain.host_order.size()) startProbes(job_id);
 }
 
@@ -409,7 +407,7 @@ void Scanner::onProbed(uint64_t job_id, uint64_t probe_job, size_t index, const 
   auto job = domains_.find(job_id);
   if (job == domains_.end()) return;
   job->second->hosts_received.emplace_back(host, generation);
-  job->second->lookup.addHost(record);
+  job->second->lookup.addHost(std::move(record));
   maybeFinishDomain(job_id);
   pullDomains();
   pump();

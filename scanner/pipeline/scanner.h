@@ -161,7 +161,8 @@ class Scanner {
   void sendHostRequests(const std::string& host);
   void onHostAnswer(const std::string& host, uint64_t generation, uint32_t request_id, const dns::QueryResult& result);
   void hostFinished(const std::string& host);
-  void deliverHost(uint64_t job_id, const std::string& host, uint64_t generation, const storage::HostRecord& record);
+  // `record` is the domain's own copy.
+  void deliverHost(uint64_t job_id, const std::string& host, uint64_t generation, storage::HostRecord record);
   void startProbes(uint64_t job_id);
   [[nodiscard]] std::vector<tls::ProbeTarget> probeTargets(const std::string& domain, const storage::HostRecord& record) const;
   void onProbed(uint64_t job_id, uint64_t probe_job, size_t index, const storage::ProbeRecord& record);
