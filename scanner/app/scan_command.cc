@@ -621,7 +621,9 @@ void addScanCommand(CLI::App& app, Runner& run, const std::string& command_line)
   cmd->add_option("--concurrency", o->concurrency,
                   "DNS queries in flight: 'auto' finds the number as the scan runs (from 256, growing while the answer rate "
                   "grows and neither answers' time in flight (the resolver queues) nor timeouts and SERVFAILs do; shrinking "
-                  "when the time in flight grows, halving when failures rise; at most --concurrency-max), or N for a fixed "
+                  "when the time in flight grows or answers come only after a retry (the resolver dropped their first "
+                  "query: unbound drops what one client has waiting past its wait-limit, 1,000 by default) and staying "
+                  "below the size that lost them, halving when failures rise; at most --concurrency-max), or N for a fixed "
                   "window of at most N")
       ->check(CLI::IsMember({"auto"}) | CLI::Range(1, 100000))
       ->capture_default_str();

@@ -35,11 +35,24 @@
 //    back to its size before the increase and holds for `probe_interval_ms` before it tries
 //    again. So the window settles near the knee, where more queries in flight only add
 //    latency, instead of filling the resolver's buffers until it drops queries.
+//  - decrease on retries (a loss the resolver never reports): a query answered only after the
+//    client sent it again (its first attempt timed out) was dropped or left waiting by the
+//    resolver. unbound (wait-limit, 1,000 by default since its DNSBomb fix, in Debian 12 too)
+//    drops every query from one address beyond 1,000 waiting for recursion, without an answer:
+//    in the bench world's internet mode each increase past that sent a few hundred queries that
+//    came back only after the 2 s timeout, holding their slots all that time (4,000-5,000 a scan,
+//    a tenth of the window dead). The window keeps the sizes it had (history_); when an epoch's
+//    share of retried answers exceeds its baseline by `retry_margin`, the size in effect when the
+//    retried queries were sent is a size that loses: growth stays below it (`loss_cap`) for
+//    `loss_cap_ms`, approaching it by halves; if the window is still that large it shrinks by
+//    `shrink`.
 //  - otherwise it holds.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <limits>
+#include <utility>
 
 namespace danescan::scanner::pipeline {
 
@@ -74,6 +87,11 @@ struct WindowOptions {
   bool slow_start = true;
   double slow_start_gain = 0.5;
   double slow_start_exit = 1.1;
+  // Retried answers: the share above their baseline (the list's slow servers) that marks a
+  // loss, and how long the size that lost bounds growth. The list's own slow servers give
+  // 0.1-0.2 % of answers; a probe past unbound's wait-limit 10-25 % of an epoch.
+  double retry_margin = 0.02;
+  uint64_t loss_cap_ms = 30000;
 };
 
 class AdaptiveWindow {
@@ -85,6 +103,9 @@ class AdaptiveWindow {
   // out / failed / SERVFAIL (`failed` true); `in_flight` queries were in flight, this one
   // included.
   void record(bool failed, uint64_t now_ms, unsigned in_flight);
+  // A query about to be record()ed was answered only after a retry; `sent_ms` is when it was
+  // first sent (the window in effect then is the one that lost it).
+  void noteRetried(uint64_t sent_ms) noexcept;
   // A query waited because every slot of the window was taken (the window is the limit).
   void noteWindowFull() noexcept { window_full_ = true; }
   // A query waited for the qps token bucket (the rate limit is the limit).
@@ -94,12 +115,21 @@ class AdaptiveWindow {
   [[nodiscard]] uint64_t increases() const noexcept { return increases_; }
   // Decreases on queueing alone (counted in decreases() too).
   [[nodiscard]] uint64_t queueing_decreases() const noexcept { return queueing_decreases_; }
+  // Epochs whose retried answers marked a loss, and the size that lost (0: none in force).
+  [[nodiscard]] uint64_t losses() const noexcept { return losses_; }
+  [[nodiscard]] unsigned lossCap() const noexcept { return loss_cap_ == kNoCap ? 0 : loss_cap_; }
 
   static constexpr uint64_t kMinOutcomes = 32;
 
  private:
   void endEpoch(uint64_t now_ms);
   void changed() noexcept { steady_epochs_ = 0; }
+  void resize(unsigned size, uint64_t now_ms);
+  [[nodiscard]] unsigned sizeAt(uint64_t ms) const noexcept;
+  // The size an increase from size_ goes to: `growth` times, below a loss cap in force.
+  [[nodiscard]] unsigned grown(double growth) const noexcept;
+
+  static constexpr unsigned kNoCap = std::numeric_limits<unsigned>::max();
 
   WindowOptions options_;
   unsigned size_;
@@ -125,6 +155,14 @@ class AdaptiveWindow {
   uint64_t decreases_ = 0;
   uint64_t increases_ = 0;
   uint64_t queueing_decreases_ = 0;
+  std::deque<std::pair<uint64_t, unsigned>> history_;  // (since ms, size), oldest first
+  uint64_t retried_ = 0;                               // in this epoch
+  unsigned retried_size_ = 0;                          // the largest size they were sent at
+  bool have_retry_baseline_ = false;
+  double retry_baseline_ = 0;
+  unsigned loss_cap_ = kNoCap;
+  uint64_t loss_cap_until_ms_ = 0;
+  uint64_t losses_ = 0;
 };
 
 }  // namespace danescan::scanner::pipeline

@@ -525,7 +525,10 @@ void Scanner::onAnswer(const std::string& key, dns::QueryResult result) {
     ++counters_.queries_failed;
   }
   if (adaptive_) {
-    adaptive_->record(!answered || isServfail(result), uv_now(loop_), counters_.queries_in_flight + 1);
+    const uint64_t now = uv_now(loop_);
+    // Answered, but only after its first datagram went unanswered: the resolver dropped or sat on it.
+    if (answered && result.attempts > (result.tcp ? 2u : 1u)) adaptive_->noteRetried(now - std::min(now, result.elapsed_ms));
+    adaptive_->record(!answered || isServfail(result), now, counters_.queries_in_flight + 1);
     counters_.window = adaptive_->size();
     counters_.window_peak = std::max(counters_.window_peak, counters_.window);
   }

@@ -25,12 +25,25 @@ struct Simulation {
   // (in flight / knee) ^ past_knee_exponent (0: not at all), while every query waits longer.
   unsigned knee = 0;
   double past_knee_exponent = 0;
+  // A dropped query is not lost for good: the client sends it again after `retry_ms` and that
+  // attempt is answered (unbound's wait-limit drops what exceeds it, silently, and serves the
+  // retry once there is room). The window is told of the retry when `report_retries`.
+  bool retry_dropped = false;
+  uint64_t retry_ms = 2000;
+  bool report_retries = true;
+  // Round trips spread over rtt_ms ... rtt_ms + rtt_spread_ms (0: every query the same, so the
+  // window moves in lockstep), as the internet's are.
+  uint64_t rtt_spread_ms = 0;
 
   unsigned max_window = 0;
   unsigned last_window = 0;
   uint64_t answers = 0;
   uint64_t ms_above_drop = 0;       // time the window spent above drop_above
   uint64_t longest_above_drop = 0;  // its longest stretch
+  uint64_t retried = 0;             // answers that took a retry
+  uint64_t retried_after = 0;       // of those, sent at or after `count_from_ms`
+  uint64_t answers_after = 0;       // answers at or after `count_from_ms`
+  uint64_t count_from_ms = 0;
 
   // Runs `seconds` of a scan in 1 ms ticks; returns the answers per second in its last second.
   double run(AdaptiveWindow& w, uint64_t& now_ms, double seconds, uint64_t feedback_ms) {
@@ -38,10 +51,13 @@ struct Simulation {
       uint64_t due_ms;
       bool failed;   // a timeout or a SERVFAIL
       bool answered; // a SERVFAIL is an answer too
+      bool retried = false;
+      uint64_t sent_ms = 0;
     };
     std::deque<InFlight> flight;
     double service_free_ms = 0;  // when the resolver can start on the next query
     uint64_t servfail_counter = 0;
+    uint64_t spread_counter = 0;
     const uint64_t end = now_ms + static_cast<uint64_t>(seconds * 1000);
     uint64_t last_second_answers = 0;
     uint64_t stretch = 0;
@@ -59,22 +75,33 @@ struct Simulation {
           double capacity = capacity_qps;
           if (knee > 0 && flight.size() > knee) capacity *= std::pow(static_cast<double>(flight.size()) / knee, past_knee_exponent);
           service_free_ms = start + 1000.0 / capacity;
-          due = static_cast<uint64_t>(start) + rtt_ms;
+          due = static_cast<uint64_t>(start) + rtt_ms + (rtt_spread_ms ? ++spread_counter * 7919 % (rtt_spread_ms + 1) : 0);
           if (servfail_share > 0) failed = (++servfail_counter % static_cast<uint64_t>(1 / servfail_share)) == 0;
         }
-        flight.push_back({due, failed, served});
+        if (!served && retry_dropped) {
+          flight.push_back({now_ms + retry_ms + rtt_ms, false, false, true, now_ms});
+          continue;
+        }
+        flight.push_back({due, failed, served, false, now_ms});
       }
       if (window_binding) w.noteWindowFull();
       if (qps_limited) w.noteQpsLimited();
       // Outcomes in due order (a timeout is due later than the answers sent after it).
       std::sort(flight.begin(), flight.end(), [](const InFlight& a, const InFlight& b) { return a.due_ms < b.due_ms; });
       while (!flight.empty() && flight.front().due_ms <= now_ms) {
-        if (flight.front().answered) {
-          --held;
+        const InFlight& f = flight.front();
+        if (f.answered) --held;
+        if (f.answered || f.retried) {
           ++answers;
           if (now_ms + 1000 >= end) ++last_second_answers;
+          if (now_ms >= count_from_ms) ++answers_after;
         }
-        w.record(flight.front().failed, now_ms, static_cast<unsigned>(flight.size()));
+        if (f.retried) {
+          ++retried;
+          if (f.sent_ms >= count_from_ms) ++retried_after;
+          if (report_retries) w.noteRetried(f.sent_ms);
+        }
+        w.record(f.failed, now_ms, static_cast<unsigned>(flight.size()));
         flight.pop_front();
       }
       max_window = std::max(max_window, w.size());
@@ -174,6 +201,42 @@ TEST(AdaptiveWindow, BacksOffWhenTimeoutsRise) {
   EXPECT_LE(sim.ms_above_drop, 30000u / 10) << "last window " << sim.last_window;
   EXPECT_LT(sim.longest_above_drop, 2000u) << "above the drop point no longer than the timeouts take to show";
   EXPECT_GE(sim.last_window, 16u);
+}
+
+TEST(AdaptiveWindow, StaysBelowASizeWhoseQueriesCameBackOnlyAfterARetry) {
+  // unbound's wait-limit (1,000 by default): queries from one address beyond 1,000 waiting for
+  // recursion are dropped without an answer, and the retry 2 s later is served. No query fails,
+  // the rate barely tells (the retries are answered in the end), and the time in flight rises
+  // only while the dropped ones wait. At 100-300 ms a round trip the limit allows 5,000
+  // answers/s.
+  // An increase past it loses queries that hold their slots for the whole timeout; the retried
+  // answers mark the size that lost them, and the window approaches it from below instead of
+  // probing past it every few seconds. Without being told (report_retries false), it loses
+  // about 5,000 queries in these 40 s; told, a few hundred at most.
+  for (const bool told : {true, false}) {
+    AdaptiveWindow w(options());
+    Simulation sim;
+    sim.capacity_qps = 1e6;
+    sim.rtt_ms = 100;
+    sim.rtt_spread_ms = 200;
+    sim.drop_above = 1000;
+    sim.retry_dropped = true;
+    sim.report_retries = told;
+    sim.count_from_ms = 20000;  // after the start (slow start's probe past the limit)
+    uint64_t now = 0;
+    sim.run(w, now, 60, 2000);
+    const double rate = static_cast<double>(sim.answers_after) / 40.0;
+    if (told) {
+      EXPECT_LE(sim.retried_after, 1000u) << "window " << sim.last_window << ", cap " << w.lossCap();
+      EXPECT_GE(rate, 0.93 * 5000) << "window " << sim.last_window;
+      EXPECT_LE(sim.last_window, 1100u) << "near the limit, a few queries past it at most";
+      EXPECT_GE(w.losses(), 1u);
+    } else {
+      EXPECT_GE(sim.retried_after, 3000u) << "the simulation must make blind probing cost (else the test shows nothing)";
+      EXPECT_LT(static_cast<double>(sim.answers_after) / 40.0, 0.93 * 5000) << "and cost answers";
+      EXPECT_EQ(w.losses(), 0u);
+    }
+  }
 }
 
 TEST(AdaptiveWindow, HalvesOnAResolverThatStopsAnswering) {
