@@ -158,7 +158,6 @@ class AdaptiveWindow {
   std::deque<std::pair<uint64_t, unsigned>> history_;  // (since ms, size), oldest first
   uint64_t retried_ = 0;                               // in this epoch
   unsigned retried_size_ = 0;                          // the largest size they were sent at
-  bool have_retry_baseline_ = false;
   double retry_baseline_ = 0;
   unsigned loss_cap_ = kNoCap;
   uint64_t loss_cap_until_ms_ = 0;

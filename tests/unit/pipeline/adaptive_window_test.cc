@@ -40,8 +40,7 @@ struct Simulation {
   uint64_t answers = 0;
   uint64_t ms_above_drop = 0;       // time the window spent above drop_above
   uint64_t longest_above_drop = 0;  // its longest stretch
-  uint64_t retried = 0;             // answers that took a retry
-  uint64_t retried_after = 0;       // of those, sent at or after `count_from_ms`
+  uint64_t retried_after = 0;       // answers that took a retry, sent at or after `count_from_ms`
   uint64_t answers_after = 0;       // answers at or after `count_from_ms`
   uint64_t count_from_ms = 0;
 
@@ -97,7 +96,6 @@ struct Simulation {
           if (now_ms >= count_from_ms) ++answers_after;
         }
         if (f.retried) {
-          ++retried;
           if (f.sent_ms >= count_from_ms) ++retried_after;
           if (report_retries) w.noteRetried(f.sent_ms);
         }
